@@ -1,0 +1,18 @@
+/*
+ * Queue IDs: unique across worker processes and restarts, sortable by
+ * creation time, safe as file names: [0-9A-Z] only.
+ */
+#ifndef POSTERN_QUEUE_ID_H
+#define POSTERN_QUEUE_ID_H
+
+#include <stddef.h>
+
+#include "queue/envelope.h"
+
+/* Writes a new ID into buf (QUEUE_ID_MAX bytes). */
+void queue_id_new(char buf[QUEUE_ID_MAX]);
+
+/* 1 if s looks like a queue ID (so it is safe to join to a path). */
+int queue_id_valid(const char *s);
+
+#endif
