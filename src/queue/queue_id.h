@@ -6,13 +6,19 @@
 #define POSTERN_QUEUE_ID_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "queue/envelope.h"
+
+#define QUEUE_ID_LEN 19		/* every ID has exactly this many characters */
 
 /* Writes a new ID into buf (QUEUE_ID_MAX bytes). */
 void queue_id_new(char buf[QUEUE_ID_MAX]);
 
 /* 1 if s looks like a queue ID (so it is safe to join to a path). */
 int queue_id_valid(const char *s);
+
+/* The creation second encoded in a valid ID, or (time_t)-1. */
+time_t queue_id_time(const char *id);
 
 #endif
