@@ -1,15 +1,155 @@
-# Compiles data/replies/*.tsv into C: build/gen/replies_gen.h (written to
-# the file named by -v out_h) and the table source on stdout.
-# server.tsv: id, code, enhanced, text (a printf format).
-BEGIN { FS = "\t"; n = 0 }
+# Compiles data/replies/ into C: build/gen/replies_gen.h (written to the
+# file named by -v out_h) and the table source on stdout. Runs under mawk
+# (Debian's default awk): no gawk extensions.
+#
+# server.tsv: id, code, enhanced, text (a printf format) -> enum reply_id
+#   and server_replies[] (see src/replies/replies.h).
+# *.txt: the reply catalogue (see src/replies/catalogue.h), records of
+#   "key: value" lines separated by blank lines; a line that starts with
+#   white space continues the previous value; "#" starts a comment line.
+#   Every record starts with "code:". Keys: class, after, rfc, basic, and
+#   title, description, when, resolve, each as KEY.en and KEY.ja.
+#
+# Mistakes in the sources (unknown key, missing field, duplicate code,
+# class that disagrees with the code, a server reply whose code is not in
+# the catalogue) stop the build with FILE:LINE: message on stderr.
+BEGIN {
+	FS = "\t"; n = 0; ne = 0; bad = 0; inrec = 0
+	ascii = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+	    "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+	nlang = split("en ja", langs, " ")
+	ntext = split("title description when resolve", texts, " ")
+	nmeta = split("class after rfc basic", metas, " ")
+	for (i = 1; i <= nmeta; i++) known[metas[i]] = 1
+	for (i = 1; i <= ntext; i++)
+		for (j = 1; j <= nlang; j++)
+			known[texts[i] "." langs[j]] = 1
+}
 function cstr(s) {
-	gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s)
+	gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s)
 	return "\"" s "\""
 }
-FILENAME ~ /server\.tsv$/ && $0 !~ /^#/ && NF >= 4 {
-	id[n] = $1; code[n] = $2; enh[n] = $3; text[n] = $4; n++
+function fail(where, msg) {
+	printf "%s: %s\n", where, msg > "/dev/stderr"
+	bad = 1
 }
-END {
+function isascii(ch) {
+	return index(ascii, ch) > 0
+}
+# Joins a continuation line: no space between two non-ASCII characters
+# (Japanese has none), one space otherwise.
+function join(a, b,    la, fb) {
+	la = substr(a, length(a), 1); fb = substr(b, 1, 1)
+	if (!isascii(la) && !isascii(fb))
+		return a b
+	return a " " b
+}
+function kind_of(c) {
+	if (c ~ /^[2-5][0-9][0-9]$/) return "CAT_BASIC"
+	if (c ~ /^[2-5]yz$/) return "CAT_BASIC_CLASS"
+	if (c ~ /^x[0-5]z$/) return "CAT_BASIC_GROUP"
+	if (c ~ /^X\.[0-7]\.[0-9]+$/) return "CAT_ENHANCED"
+	if (c ~ /^[245]\.XXX\.YYY$/) return "CAT_ENH_CLASS"
+	if (c ~ /^X\.[0-7]\.YYY$/) return "CAT_ENH_SUBJECT"
+	return ""
+}
+function endrec(    c, k, i, j, f) {
+	if (!inrec)
+		return
+	inrec = 0
+	c = cur["code"]; k = kind_of(c)
+	if (k == "") {
+		fail(recpos, "bad code '" c "'")
+		return
+	}
+	if (c in seen)
+		fail(recpos, "duplicate code " c " (first at " seen[c] ")")
+	seen[c] = recpos
+	for (i = 1; i <= ntext; i++)
+		for (j = 1; j <= nlang; j++) {
+			f = texts[i] "." langs[j]
+			if (cur[f] == "")
+				fail(recpos, c ": missing " f)
+		}
+	if (k == "CAT_BASIC" || k == "CAT_BASIC_CLASS") {
+		if (cur["class"] != substr(c, 1, 1))
+			fail(recpos, c ": class '" cur["class"] "' disagrees " \
+			    "with the code")
+	} else if (cur["class"] != "")
+		fail(recpos, c ": only basic codes have a class")
+	if ((k == "CAT_BASIC" || k == "CAT_ENHANCED") && cur["rfc"] == "")
+		fail(recpos, c ": missing rfc")
+	if (k == "CAT_BASIC" && cur["after"] == "")
+		fail(recpos, c ": missing after")
+	if (k == "CAT_ENHANCED" && cur["basic"] == "")
+		fail(recpos, c ": missing basic (associated basic codes)")
+	ecode[ne] = c; ekind[ne] = k
+	for (f in cur)
+		ev[ne, f] = cur[f]
+	ne++
+}
+function catline(    key, val) {
+	if ($0 ~ /^#/)
+		return
+	if ($0 ~ /^[ \t]*$/) {
+		endrec()
+		return
+	}
+	if ($0 ~ /^[ \t]/) {
+		val = $0; sub(/^[ \t]+/, "", val); sub(/[ \t]+$/, "", val)
+		if (!inrec || lastkey == "")
+			fail(FILENAME ":" FNR, "continuation outside a field")
+		else
+			cur[lastkey] = join(cur[lastkey], val)
+		return
+	}
+	if (!match($0, /^[a-z.]+:/)) {
+		fail(FILENAME ":" FNR, "expected 'key: value'")
+		return
+	}
+	key = substr($0, 1, RLENGTH - 1)
+	val = substr($0, RLENGTH + 1); sub(/^[ \t]+/, "", val)
+	sub(/[ \t]+$/, "", val)
+	if (key == "code") {
+		endrec()
+		for (f in cur)
+			delete cur[f]
+		inrec = 1; recpos = FILENAME ":" FNR
+	} else if (!inrec) {
+		fail(FILENAME ":" FNR, "'" key "' before 'code:'")
+		return
+	} else if (!(key in known)) {
+		fail(FILENAME ":" FNR, "unknown key '" key "'")
+		return
+	} else if (key in cur)
+		fail(FILENAME ":" FNR, "'" key "' given twice")
+	cur[key] = val; lastkey = key
+}
+FNR == 1 { endrec() }
+FILENAME ~ /\.txt$/ { catline(); next }
+FILENAME ~ /server\.tsv$/ && $0 !~ /^#/ && NF >= 4 {
+	id[n] = $1; code[n] = $2; enh[n] = $3; text[n] = $4
+	spos[n] = FILENAME ":" FNR; n++
+}
+function check_server(    i, x) {
+	if (ne == 0)
+		return
+	for (i = 0; i < n; i++) {
+		if (!(code[i] in seen))
+			fail(spos[i], "R_" id[i] ": code " code[i] \
+			    " is not in the catalogue")
+		if (enh[i] == "")
+			continue
+		x = enh[i]; sub(/^[245]/, "X", x)
+		if (!(x in seen))
+			fail(spos[i], "R_" id[i] ": " enh[i] \
+			    " is not in the catalogue")
+		if (substr(enh[i], 1, 1) != substr(code[i], 1, 1))
+			fail(spos[i], "R_" id[i] ": classes of " code[i] \
+			    " and " enh[i] " disagree")
+	}
+}
+function emit_server(    i) {
 	print "/* Generated by scripts/gen_replies.awk; do not edit. */" > out_h
 	print "#ifndef POSTERN_REPLIES_GEN_H\n#define POSTERN_REPLIES_GEN_H" > out_h
 	print "enum reply_id {" > out_h
@@ -18,9 +158,41 @@ END {
 	close(out_h)
 	print "/* Generated by scripts/gen_replies.awk; do not edit. */"
 	print "#include \"replies/replies.h\""
+	print "#include \"replies/catalogue.h\""
 	print "const struct server_reply server_replies[R__COUNT] = {"
 	for (i = 0; i < n; i++)
 		printf "\t[R_%s] = { \"%s\", %s, %s, %s },\n", id[i], id[i],
 		    code[i], cstr(enh[i]), cstr(text[i])
 	print "};"
+}
+function emit_catalogue(    i, j, k, cls) {
+	print "const struct cat_entry cat_entries[] = {"
+	for (i = 0; i < ne; i++) {
+		cls = ev[i, "class"]
+		if (cls == "")
+			cls = 0
+		if (ekind[i] == "CAT_ENH_CLASS")
+			cls = substr(ecode[i], 1, 1)
+		printf "\t{ %s, %s, %s, %s, %s, %s, {\n", cstr(ecode[i]),
+		    ekind[i], cls, cstr(ev[i, "after"]), cstr(ev[i, "rfc"]),
+		    cstr(ev[i, "basic"])
+		for (j = 1; j <= nlang; j++) {
+			printf "\t    {"
+			for (k = 1; k <= ntext; k++)
+				printf "%s\n\t\t%s", (k > 1 ? "," : ""),
+				    cstr(ev[i, texts[k] "." langs[j]])
+			printf " },\n"
+		}
+		print "\t} },"
+	}
+	print "};"
+	printf "const size_t cat_nentries = %d;\n", ne
+}
+END {
+	endrec()
+	check_server()
+	if (bad)
+		exit 1
+	emit_server()
+	emit_catalogue()
 }
