@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #define CONF_MAX_LISTENERS 16
@@ -79,6 +80,13 @@ struct conf {
 	unsigned	 retry[16];	/* seconds; the last step repeats */
 	size_t		 nretry;
 	unsigned	 max_queue_time;	/* seconds */
+
+	/*
+	 * Things that are valid but probably not what was meant, each as
+	 * "FILE:LINE: warning: message"; `config check` prints them and
+	 * serve should log them.
+	 */
+	struct conf_list warnings;
 };
 
 /*
@@ -89,10 +97,28 @@ struct conf *conf_load(const char *path, char *why, size_t whysz);
 void conf_free(struct conf *conf);
 
 /*
+ * As conf_load(), from text[0..len) (any bytes; need not be NUL-terminated);
+ * `name` stands for the file name in messages. For tests and fuzzing.
+ */
+struct conf *conf_load_buffer(const char *text, size_t len, const char *name,
+    char *why, size_t whysz);
+
+/*
+ * Writes the effective configuration (every key, defaults included) to out
+ * in the file format; the output loads back to the same struct. 0 or -1.
+ */
+int conf_dump(const struct conf *conf, FILE *out);
+
+/*
  * The config file a command uses when -c is not given: "./postern.conf" if
  * it exists, else NULL (the built-in defaults).
  */
 const char *conf_default_path(void);
+
+/* Names of the enum values as written in the file ("mx", "starttls"...). */
+const char *conf_mode_str(enum listener_mode mode);
+const char *conf_tls_str(enum listener_tls tls);
+const char *conf_auth_str(enum listener_auth auth);
 
 /* 1 if domain (any case) is one of [domains] local. */
 int conf_is_local_domain(const struct conf *conf, const char *domain,
