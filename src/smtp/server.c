@@ -1,0 +1,186 @@
+/*
+ * The smtp worker process: accepts on the parent's listening sockets,
+ * enforces max_connections across workers, runs sessions, and drains on
+ * SIGTERM. Owns the event base, the thread pool and the user store handle
+ * of this process.
+ */
+#include "smtp/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/userdb.h"
+#include "conf/conf.h"
+#include "proc/shared.h"
+#include "replies/replies.h"
+#include "smtp/session.h"
+#include "smtp/session_int.h"
+#include "util/log.h"
+#include "util/pool.h"
+
+#define SMTP_POOL_THREADS 8	/* fsync latency hides behind parallelism */
+#define SMTP_DRAIN_SECONDS 10	/* sessions get this long to finish */
+
+/* Refuses a connection over the limit without making a session. */
+static void
+smtp_refuse_busy(struct smtp_server *srv, int fd)
+{
+	char line[256];
+	int n;
+
+	n = reply_format(line, sizeof(line), R_TOO_MANY_CONNECTIONS, 0,
+	    srv->conf->hostname);
+	if (n > 0)
+		(void)!write(fd, line, n);	/* best effort, non-blocking */
+	close(fd);
+}
+
+static void
+smtp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct smtp_listener *l = arg;
+	struct smtp_server *srv = l->srv;
+
+	if (srv->draining) {
+		close(fd);
+		return;
+	}
+	if (proc_shared_total(srv->shared) >= srv->conf->max_connections) {
+		log_info("event=refused reason=max_connections listener=%s",
+		    l->cl->name);
+		smtp_refuse_busy(srv, fd);
+		return;
+	}
+	atomic_fetch_add(&srv->shared->conns[srv->worker], 1);
+	smtp_session_start(srv, l, fd, sa, (socklen_t)salen);
+}
+
+static void
+smtp_accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	/* EMFILE and the like: log, keep listening. */
+	log_warn("event=accept-failed");
+}
+
+void
+smtp_server_session_gone(struct smtp_server *srv)
+{
+	atomic_fetch_sub(&srv->shared->conns[srv->worker], 1);
+	srv->nsessions--;
+	if (srv->draining && srv->nsessions == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+smtp_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_server *srv = arg;
+	struct smtp_session *s, *next;
+
+	log_info("event=drain-deadline sessions=%u", srv->nsessions);
+	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (!s->gone)
+			smtp_session_abort(s);
+	}
+}
+
+static void
+smtp_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct smtp_server *srv = arg;
+	struct timeval tv = { SMTP_DRAIN_SECONDS, 0 };
+	struct smtp_session *s, *next;
+	size_t i;
+
+	if (srv->draining)
+		return;
+	srv->draining = 1;
+	log_info("event=draining sessions=%u", srv->nsessions);
+	for (i = 0; i < srv->nlisteners; i++) {
+		evconnlistener_free(srv->listeners[i].evl);
+		srv->listeners[i].evl = NULL;
+	}
+	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (!s->gone)
+			smtp_session_drain(s);
+	}
+	if (srv->nsessions == 0) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	srv->drain_deadline = evtimer_new(srv->base, smtp_drain_deadline, srv);
+	evtimer_add(srv->drain_deadline, &tv);
+}
+
+static int
+smtp_server_listen(struct smtp_server *srv, const int *fds)
+{
+	size_t i;
+
+	for (i = 0; i < srv->conf->nlisteners; i++) {
+		struct smtp_listener *l = &srv->listeners[i];
+		l->cl = &srv->conf->listeners[i];
+		l->fd = fds[i];
+		l->srv = srv;
+		l->evl = evconnlistener_new(srv->base, smtp_accept_cb, l,
+		    LEV_OPT_CLOSE_ON_FREE, -1, fds[i]);
+		if (l->evl == NULL) {
+			log_warn("event=listen-failed listener=%s",
+			    l->cl->name);
+			return -1;
+		}
+		evconnlistener_set_error_cb(l->evl, smtp_accept_error_cb);
+		srv->nlisteners++;
+	}
+	return 0;
+}
+
+int
+smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
+    struct proc_shared *shared)
+{
+	struct smtp_server srv;
+	struct event *sigterm, *sigint;
+	char why[256];
+	int rc = 0;
+
+	memset(&srv, 0, sizeof(srv));
+	TAILQ_INIT(&srv.sessions);
+	srv.conf = conf;
+	srv.shared = shared;
+	srv.worker = worker;
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	srv.userdb = userdb_open(conf->auth_database, 0, why, sizeof(why));
+	if (srv.userdb == NULL)
+		log_warnx("event=userdb-unavailable reason=\"%s\"", why);
+	srv.policy.conf = conf;
+	srv.policy.db = srv.userdb;
+	srv.pool = pool_new(srv.base, SMTP_POOL_THREADS);
+	sigterm = evsignal_new(srv.base, SIGTERM, smtp_signal_cb, &srv);
+	sigint = evsignal_new(srv.base, SIGINT, smtp_signal_cb, &srv);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	if (smtp_server_listen(&srv, fds) == -1)
+		rc = 1;
+	else
+		event_base_dispatch(srv.base);
+	pool_free(srv.pool);	/* finishes running spool jobs */
+	event_free(sigterm);
+	event_free(sigint);
+	if (srv.drain_deadline)
+		event_free(srv.drain_deadline);
+	userdb_close(srv.userdb);
+	event_base_free(srv.base);
+	return rc;
+}

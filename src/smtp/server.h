@@ -1,0 +1,57 @@
+/*
+ * An smtp worker process: one libevent loop accepting on the listening
+ * sockets the parent bound, running sessions, with a thread pool for the
+ * blocking spool work. Objects here live as long as the worker.
+ */
+#ifndef POSTERN_SMTP_SERVER_H
+#define POSTERN_SMTP_SERVER_H
+
+#include <sys/queue.h>
+
+#include "policy/policy.h"
+
+struct conf;
+struct conf_listener;
+struct event_base;
+struct evconnlistener;
+struct pool;
+struct proc_shared;
+struct smtp_session;
+struct userdb;
+
+struct smtp_listener {
+	const struct conf_listener *cl;		/* in srv->conf */
+	int			 fd;		/* bound by the parent */
+	struct evconnlistener	*evl;
+	struct smtp_server	*srv;
+};
+
+TAILQ_HEAD(smtp_session_list, smtp_session);
+
+struct smtp_server {
+	struct conf		*conf;		/* borrowed from the parent */
+	struct event_base	*base;
+	struct pool		*pool;
+	struct userdb		*userdb;
+	struct policy		 policy;
+	struct proc_shared	*shared;	/* connection counters */
+	unsigned		 worker;	/* index in shared->conns */
+	struct smtp_listener	 listeners[16];
+	size_t			 nlisteners;
+	struct smtp_session_list sessions;
+	unsigned		 nsessions;
+	int			 draining;	/* stop accepting, finish */
+	struct event		*drain_deadline;
+};
+
+/*
+ * Runs a worker until SIGTERM (drain: finish sessions, at most a deadline)
+ * and returns its exit code. fds[i] is the socket of conf->listeners[i].
+ */
+int smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
+    struct proc_shared *shared);
+
+/* Called by a session when it is freed, to let a drain finish. */
+void smtp_server_session_gone(struct smtp_server *srv);
+
+#endif
