@@ -60,6 +60,8 @@ dns_name_normalize(const char *in, char *out, size_t outsz)
 			return -1;
 		out[i] = lower(in[i]);
 	}
+	if (label == 0)
+		return -1;	/* "a.." or "a.b.." */
 	out[len] = '\0';
 	return 0;
 }
