@@ -8,7 +8,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <ctype.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -244,8 +243,8 @@ conf_parse_hostport(const char *s, char *host, size_t hostsz,
 	} else {
 		colon = strchr(s, ':');
 		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-			(void)snprintf(why, whysz, "IPv6 address needs "
-			    "brackets: [%s]:PORT", s);
+			(void)snprintf(why, whysz, "an IPv6 address needs "
+			    "brackets: [ADDRESS]:PORT");
 			return -1;
 		}
 		hlen = colon != NULL ? (size_t)(colon - s) : strlen(s);
