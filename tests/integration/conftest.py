@@ -14,6 +14,7 @@ import subprocess
 import time
 
 import pytest
+from dns_fixture import dns_blackhole, dns_zone  # noqa: F401
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 POSTERN = os.environ.get("POSTERN", str(ROOT / "build" / "postern"))
