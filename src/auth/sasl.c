@@ -313,7 +313,7 @@ sasl_set_user(struct sasl_exchange *ex, const char *user)
 	(void)snprintf(ex->user, sizeof(ex->user), "%s", user);
 	ex->key[0] = '\0';
 	ex->key_valid = addr_parse_mailbox(&a, user, 1) == 0 &&
-	    addr_lookup_key(&a, ex->key, sizeof(ex->key)) == 0;
+	    addr_lookup_key(&a, ex->key, sizeof(ex->key)) >= 0;
 	if (!ex->key_valid)
 		ex->key[0] = '\0';
 }
@@ -330,8 +330,8 @@ sasl_same_user(const char *a, const char *b)
 	if (addr_parse_mailbox(&x, a, 1) != 0 ||
 	    addr_parse_mailbox(&y, b, 1) != 0)
 		return 0;
-	if (addr_lookup_key(&x, ka, sizeof(ka)) != 0 ||
-	    addr_lookup_key(&y, kb, sizeof(kb)) != 0)
+	if (addr_lookup_key(&x, ka, sizeof(ka)) < 0 ||
+	    addr_lookup_key(&y, kb, sizeof(kb)) < 0)
 		return 0;
 	return strcmp(ka, kb) == 0;
 }
