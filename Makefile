@@ -22,7 +22,7 @@ LIBS    := $(PKG_LIBS) -lpthread
 SRC     := $(sort $(shell find src -name '*.c'))
 GEN_SRC := build/gen/replies_gen.c
 LIB_SRC := $(filter-out src/main.c,$(SRC)) $(GEN_SRC)
-GEN_IN  := $(sort $(wildcard data/replies/*.tsv)) scripts/gen_replies.awk
+GEN_IN  := $(sort $(wildcard data/replies/*.tsv data/replies/*.txt)) scripts/gen_replies.awk
 
 OBJ       := $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
 ASAN_OBJ  := $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRC))
@@ -49,7 +49,7 @@ deps:
 $(GEN_SRC): $(GEN_IN)
 	@mkdir -p $(@D)
 	awk -f scripts/gen_replies.awk -v out_h=build/gen/replies_gen.h \
-	    $(sort $(wildcard data/replies/*.tsv)) > $@.tmp && mv $@.tmp $@
+	    $(sort $(wildcard data/replies/*.tsv data/replies/*.txt)) > $@.tmp && mv $@.tmp $@
 build/gen/replies_gen.h: $(GEN_SRC)
 
 build/obj/%.o: %.c build/gen/replies_gen.h
@@ -124,4 +124,4 @@ install: build/postern
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build/obj build/asan/obj build/fuzz/obj -type f -name '*.d' 2>/dev/null)

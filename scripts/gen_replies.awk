@@ -81,8 +81,9 @@ function endrec(    c, k, i, j, f) {
 		fail(recpos, c ": missing rfc")
 	if (k == "CAT_BASIC" && cur["after"] == "")
 		fail(recpos, c ": missing after")
-	if (k == "CAT_ENHANCED" && cur["basic"] == "")
-		fail(recpos, c ": missing basic (associated basic codes)")
+	if (k == "CAT_ENHANCED" && !("basic" in cur))
+		fail(recpos, c ": missing basic (associated basic codes; " \
+		    "empty if the registry gives none)")
 	ecode[ne] = c; ekind[ne] = k
 	for (f in cur)
 		ev[ne, f] = cur[f]
