@@ -1,0 +1,188 @@
+"""make bench: Postern, Postfix, OpenSMTPD and smtp-sink side by side.
+
+Runs inside the private mount namespace bench/run.sh sets up. Starts the
+bench's unbound, then for each server in turn: writes its config, starts it
+fresh for the idle-connection phase, stops it, starts it again for the load
+phase (smtp-source at concurrency 1, 10, 50 with 1 KiB and 100 KiB
+messages), waits for its queue to drain, stops it and checks that every
+message it accepted is in its Maildir or still in its queue. One server
+runs at a time, so they never compete for the two cores. Every daemon it
+starts it stops, also on error or ^C. Writes build/bench/results.md and
+results.json and prints the table.
+"""
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import measure
+import report
+import scenarios
+import servers
+
+
+class Context:
+    """Settings (from the environment) and the per-server tallies."""
+
+    def __init__(self):
+        self.root = pathlib.Path(os.environ.get(
+            "BENCH_ROOT", pathlib.Path(__file__).resolve().parents[1]))
+        self.bench = servers.bench_dir()
+        self.run = self.bench / "run"
+        self.pids = self.run / "pids"
+        self.pids.mkdir(parents=True, exist_ok=True)
+        self.postern = self.root / "build" / "postern"
+        self.opensmtpd = self.bench / "opensmtpd"
+        self.quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+        q = self.quick
+        self.seconds = float(os.environ.get("BENCH_SECONDS",
+                                            "0.5" if q else "5"))
+        self.reps = 1 if q else 3
+        self.warm_min = 10 if q else 20
+        self.warm_timeout = 30.0 if q else 60.0
+        self.max_count = 20000
+        self.idle_n = 50 if q else 500
+        self.idle_timeout = 15.0 if q else 30.0
+        self.settle_cap = 5.0 if q else 30.0
+        names = os.environ.get("BENCH_SERVERS", ",".join(servers.ORDER))
+        self.names = [n for n in servers.ORDER if n in names.split(",")]
+        # Per server: messages smtp-source got 250 for (runs that ended
+        # cleanly), messages of runs that failed part way, settle misses.
+        self.sent = {}
+        self.uncertain = {}
+        self.settle_misses = {}
+
+    def account(self, srv, r):
+        if r["rc"] == 0 and not r["errors"]:
+            self.sent[srv.name] = self.sent.get(srv.name, 0) + r["count"]
+        else:
+            self.uncertain[srv.name] = \
+                self.uncertain.get(srv.name, 0) + r["count"]
+
+    def settle(self, srv, cap=None):
+        """Waits until srv's queue is empty (at most cap seconds), so each
+        run starts with no delivery of the previous one still going."""
+        deadline = time.monotonic() + (cap or self.settle_cap)
+        while srv.queued() > 0:
+            if time.monotonic() > deadline:
+                self.settle_misses[srv.name] = \
+                    self.settle_misses.get(srv.name, 0) + 1
+                return
+            time.sleep(0.05)
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def run_phase(ctx, srv, rows, results):
+    srv.start()
+    try:
+        for sc in rows:
+            if not sc.applies(srv):
+                continue
+            log(f"{srv.name}: {sc.label}")
+            r = sc.run(ctx, srv)
+            results.setdefault(sc.key, {})[srv.name] = r
+            shown = "failed" if r.get("value") is None else \
+                f"{r['value']} {sc.unit}"
+            log(f"{srv.name}: {sc.label}: {shown}"
+                + (f" ({r['note']})" if r.get("note") else ""))
+    finally:
+        srv.backlog = measure.listen_backlog(srv.port)
+        if srv.stores:
+            ctx.settle(srv, cap=max(ctx.settle_cap, 60.0))
+        srv.stop()
+
+
+def durability(ctx, srv):
+    """Messages accepted vs. messages the server holds after the runs."""
+    if not srv.stores:
+        return None
+    sent = ctx.sent.get(srv.name, 0)
+    delivered, queued = srv.delivered(), srv.queued()
+    d = {"accepted": sent, "uncertain": ctx.uncertain.get(srv.name, 0),
+         "delivered": delivered, "queued": queued,
+         "missing": max(0, sent - delivered - queued),
+         "settle_timeouts": ctx.settle_misses.get(srv.name, 0)}
+    return d
+
+
+def bench_server(ctx, srv, rows, results):
+    """Both phases of one server; returns its status dict."""
+    status = {"label": srv.label, "durable": srv.durable, "note": srv.note}
+    try:
+        srv.setup()
+        status["label"] = srv.label
+        status["version"] = srv.version
+        for phase in ("idle", "load"):
+            run_phase(ctx, srv, [s for s in rows
+                                 if s.phase == phase and not s.derived],
+                      results)
+        status["listen_backlog"] = srv.backlog
+        status["durability"] = durability(ctx, srv)
+        status["log"] = str(srv.log if srv.name != "postfix"
+                            else srv.dir / "maillog")
+    except servers.SetupError as e:
+        log(f"{srv.name}: skipped: {e}")
+        status["error"] = str(e)
+    return status
+
+
+def meta(ctx):
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "host": platform.node(), "kernel": platform.release(),
+            "cpus": os.cpu_count(), "cpu": cpu, "quick": ctx.quick,
+            "reps": ctx.reps, "seconds_per_run": ctx.seconds,
+            "idle_connections": ctx.idle_n,
+            "command": "BENCH_QUICK=1 make bench" if ctx.quick
+            else "make bench"}
+
+
+def main():
+    ctx = Context()
+    rows = scenarios.all_scenarios(ctx)
+    results, status = {}, {}
+    t0 = time.monotonic()
+    dns = servers.Unbound(ctx)
+    dns.setup()
+    dns.start()
+    try:
+        for name in ctx.names:
+            srv = servers.make(name, ctx)
+            log(f"{name}: port {srv.port}")
+            status[name] = bench_server(ctx, srv, rows, results)
+    finally:
+        dns.stop()
+    for sc in rows:
+        if sc.derived:
+            for name in ctx.names:
+                results.setdefault(sc.key, {})[name] = \
+                    sc.derive(results, name)
+    m = meta(ctx)
+    m["elapsed_seconds"] = round(time.monotonic() - t0, 1)
+    doc = {"meta": m, "servers": status,
+           "rows": [{"key": s.key, "label": s.label, "unit": s.unit,
+                     "higher_better": s.higher_better} for s in rows],
+           "results": results}
+    doc["ratios"] = report.ratios(doc)
+    (ctx.bench / "results.json").write_text(json.dumps(doc, indent=1) +
+                                            "\n")
+    md = report.markdown(doc)
+    (ctx.bench / "results.md").write_text(md)
+    sys.stdout.write(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The scenarios of the bench: each one is a row of the results table.
+
+A scenario has a key (for results.json), a label, a unit, whether higher is
+better, and a phase: the scenarios of one phase run against one fresh start
+of a server (idle connections first, on a server that has not yet forked
+workers for a load run, then the load runs). To add a measurement (AUTH
+handshakes per second, delivery to a sink), add a class with run(ctx, srv)
+returning a dict with at least "value", and list it in all_scenarios().
+Derived rows (peak memory over the load runs) compute their value from the
+other results in derive().
+"""
+import time
+
+import measure
+
+KIB = 1024
+
+
+class Scenario:
+    key = "?"
+    label = "?"
+    unit = ""
+    higher_better = True
+    phase = "load"
+    derived = False
+
+    def applies(self, srv):
+        return True
+
+
+class Throughput(Scenario):
+    """Messages per second with smtp-source at one concurrency and size:
+    a warm-up run that also sizes the timed runs to about ctx.seconds each,
+    then ctx.reps timed runs (the median is the value), each starting from
+    an empty queue, with the RSS of the server's processes sampled every
+    100 ms."""
+    unit = "msg/s"
+
+    def __init__(self, conc, size):
+        self.conc, self.size = conc, size
+        self.key = f"c{conc}_{size // KIB}k"
+        self.label = f"c={conc}, {size // KIB} KiB"
+
+    def run(self, ctx, srv):
+        warm_n = max(ctx.warm_min, 2 * self.conc)
+        warm = self._timed(ctx, srv, warm_n, ctx.warm_timeout)
+        res = {"warmup": warm, "runs": [], "peak_rss": 0, "peak_pss": 0}
+        if warm["rate"] is None:
+            res.update(value=None, note=self._why(warm))
+            return res
+        count = int(warm["rate"] * ctx.seconds)
+        count = max(count, warm_n)
+        count = min(count, ctx.max_count)
+        res["count"] = count
+        for _ in range(ctx.reps):
+            r = self._timed(ctx, srv, count,
+                            max(30.0, 8 * ctx.seconds))
+            res["runs"].append(r)
+            res["peak_rss"] = max(res["peak_rss"], r["peak_rss"])
+            res["peak_pss"] = max(res["peak_pss"], r["peak_pss"])
+        res["value"] = measure.median([r["rate"] for r in res["runs"]])
+        bad = [r for r in res["runs"] if r["rate"] is None]
+        if bad:
+            res["note"] = f"{len(bad)} of {ctx.reps} runs failed: " + \
+                self._why(bad[0])
+        return res
+
+    def _timed(self, ctx, srv, count, timeout):
+        ctx.settle(srv)
+        sampler = measure.RssSampler(srv.roots).start()
+        r = measure.run_source(srv.port, self.conc, count, self.size,
+                               timeout)
+        sampler.stop()
+        r["peak_rss"] = sampler.peak
+        r["peak_pss"] = sampler.peak_pss
+        r["peak_procs"] = sampler.peak_procs
+        ctx.account(srv, r)
+        return r
+
+    @staticmethod
+    def _why(r):
+        if r["timeout"]:
+            return f"smtp-source timed out after {r['seconds']:.0f} s"
+        return f"smtp-source exit {r['rc']}: " + "; ".join(r["errors"][:2])
+
+
+class IdleMemory(Scenario):
+    """Memory per idle connection: RSS of the server's processes with n
+    connections open that have read the greeting and say nothing, minus the
+    RSS before they opened, per connection greeted."""
+    unit = "KiB"
+    higher_better = False
+    phase = "idle"
+    key = "idle_conn_kib"
+
+    def __init__(self, n):
+        self.n = n
+        self.label = f"memory per idle connection ({n} open), RSS"
+
+    def run(self, ctx, srv):
+        # One message first, so that lazily started parts are running.
+        warm = measure.run_source(srv.port, 1, 1, KIB, 30)
+        ctx.account(srv, warm)
+        ctx.settle(srv)
+        time.sleep(0.5)
+        before = measure.steady_mem(srv.roots())
+        t0 = time.monotonic()
+        socks, greeted = measure.open_idle(srv.port, self.n,
+                                           ctx.idle_timeout)
+        opened = time.monotonic() - t0
+        time.sleep(1.0)
+        after = measure.steady_mem(srv.roots())
+        procs = len(measure.tree_pids(srv.roots()))
+        measure.close_all(socks)
+        res = {"before_rss": before[0], "after_rss": after[0],
+               "before_pss": before[1], "after_pss": after[1],
+               "opened": len(socks), "greeted": greeted,
+               "seconds_to_greet_all": round(opened, 2),
+               "procs_with_conns": procs}
+        if greeted == 0:
+            res.update(value=None, note="no connection got a greeting")
+            return res
+        res["value"] = round((after[0] - before[0]) / greeted / KIB, 1)
+        res["pss_value"] = round((after[1] - before[1]) / greeted / KIB, 1)
+        if greeted < self.n:
+            res["note"] = f"only {greeted} of {self.n} connections got " \
+                f"a greeting within {ctx.idle_timeout:.0f} s"
+        return res
+
+
+class PeakMemory(Scenario):
+    """Peak RSS sum (or PSS sum, sampled every second) of the server's
+    processes over all the load runs."""
+    unit = "MiB"
+    higher_better = False
+    derived = True
+
+    def __init__(self, field="peak_rss"):
+        self.field = field
+        self.key = f"{field}_mib"
+        self.label = "peak memory during the load runs" + \
+            (", RSS" if field == "peak_rss" else ", PSS")
+
+    def derive(self, results, name):
+        peaks = [r[name][self.field] for r in results.values()
+                 if name in r and self.field in r[name]]
+        if not peaks:
+            return {"value": None}
+        return {"value": round(max(peaks) / (KIB * KIB), 1)}
+
+
+class IdlePss(Scenario):
+    """The PSS figure of the IdleMemory run (shared pages split among the
+    processes that map them: fairer to one-process-per-connection
+    servers than the RSS sum)."""
+    key = "idle_conn_pss_kib"
+    unit = "KiB"
+    higher_better = False
+    derived = True
+
+    def __init__(self, n):
+        self.label = f"memory per idle connection ({n} open), PSS"
+
+    def derive(self, results, name):
+        r = results.get(IdleMemory.key, {}).get(name) or {}
+        return {"value": r.get("pss_value")}
+
+
+def all_scenarios(ctx):
+    rows = [Throughput(c, s * KIB) for s in (1, 100) for c in (1, 10, 50)]
+    return rows + [PeakMemory("peak_rss"), PeakMemory("peak_pss"),
+                   IdleMemory(ctx.idle_n), IdlePss(ctx.idle_n)]
