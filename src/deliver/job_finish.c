@@ -1,0 +1,194 @@
+/*
+ * A delivery attempt, second half (see deliver/job.h): fold the local and
+ * remote results into each due recipient's state (done, deferred with the
+ * next retry time, failed), give up on recipients older than
+ * max_queue_time (Status 4.4.7), queue one bounce for the newly failed
+ * recipients, then either remove the finished message (queue/ID, then
+ * state/ID) or write state/ID atomically. Order matters for crashes: the
+ * bounce is durable before the state says "failed", and the state is
+ * durable before anything relies on it (docs/queue.md). Runs in the
+ * delivery process, in pool threads.
+ */
+#include "deliver/job.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "deliver/dsn.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* Remote results go to their recipients like local ones. */
+static void
+job_apply_remote(struct job *j)
+{
+	struct remote_rcpt *r;
+	size_t k;
+
+	for (k = 0; k < j->nremote; k++) {
+		r = &j->remote[k];
+		if (r->status == QSTATE_DONE) {
+			qstate_add_delivered(&j->st.r[r->index], r->addr);
+			job_log(j, j->qf.env.rcpts[r->index], r->addr, "sent",
+			    r->relay, r->reply);
+		} else
+			job_fail(j, r->index, r->status == QSTATE_FAILED,
+			    r->reply, r->relay);
+	}
+}
+
+/*
+ * The new state of due recipient i. Temporary failures win over
+ * permanent ones (the recipient is retried as a whole, skipping the final
+ * addresses already delivered). Returns 1 if it failed now (bounce).
+ */
+static int
+job_settle(struct job *j, size_t i, int *expired)
+{
+	const struct conf *conf = j->ctx->conf;
+	struct qstate_rcpt *r = &j->st.r[i];
+	struct job_rcpt *res = &j->rcpt[i];
+	time_t expiry = j->qf.env.created + (time_t)conf->max_queue_time;
+
+	r->attempts++;
+	r->last_attempt = j->now;
+	*expired = 0;
+	if (res->ntemp > 0) {
+		(void)snprintf(r->reply, sizeof(r->reply), "%s", res->temp);
+		if (j->now >= expiry) {
+			r->status = QSTATE_FAILED;
+			*expired = 1;
+			return 1;
+		}
+		r->status = QSTATE_DEFERRED;
+		r->next_attempt = j->now + job_retry_delay(conf, r->attempts);
+		if (r->next_attempt > expiry)
+			r->next_attempt = expiry;
+		return 0;
+	}
+	if (res->nperm > 0) {
+		(void)snprintf(r->reply, sizeof(r->reply), "%s", res->perm);
+		r->status = QSTATE_FAILED;
+		return 1;
+	}
+	r->status = QSTATE_DONE;
+	(void)snprintf(r->reply, sizeof(r->reply), "250 2.0.0 Ok");
+	return 0;
+}
+
+/* Queues one bounce for the failed recipients; -1 if it could not be. */
+static int
+job_bounce(struct job *j, const size_t *idx, const int *expired, size_t n,
+    char *dsn_id)
+{
+	struct dsn_rcpt *d = xcalloc(n, sizeof(*d));
+	char (*status)[16] = xcalloc(n, sizeof(*status));
+	size_t k;
+	int rc;
+
+	for (k = 0; k < n; k++) {
+		d[k].addr = j->qf.env.rcpts[idx[k]];
+		d[k].diag = j->st.r[idx[k]].reply;
+		d[k].expired = expired[k];
+		if (expired[k])
+			(void)snprintf(status[k], sizeof(status[k]), "4.4.7");
+		else
+			dsn_status_of(d[k].diag, status[k], sizeof(status[k]));
+		d[k].status = status[k];
+	}
+	rc = dsn_queue(j->ctx->conf, &j->qf.env, j->qf.msg, j->qf.msglen, d,
+	    n, dsn_id);
+	free(status);
+	free(d);
+	return rc;
+}
+
+/* Settles every due recipient, bounces the failed ones, logs. */
+static void
+job_settle_all(struct job *j)
+{
+	size_t i, n = 0, *idx = xcalloc(j->st.n, sizeof(*idx));
+	int *expired = xcalloc(j->st.n, sizeof(*expired));
+	char dsn_id[QUEUE_ID_MAX] = "none";
+	const char *rcpt;
+
+	for (i = 0; i < j->st.n; i++)
+		if (j->rcpt[i].due && job_settle(j, i, &expired[n]))
+			idx[n++] = i;
+	if (n > 0 && j->qf.env.sender[0] != '\0' &&
+	    job_bounce(j, idx, expired, n, dsn_id) == -1) {
+		/* Not bounced: keep them queued and try again later. */
+		log_warn("id=%s event=bounce-failed", j->id);
+		for (i = 0; i < n; i++) {
+			j->st.r[idx[i]].status = QSTATE_DEFERRED;
+			j->st.r[idx[i]].next_attempt = j->now +
+			    job_retry_delay(j->ctx->conf, 1);
+		}
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		rcpt = j->qf.env.rcpts[idx[i]];
+		job_log(j, rcpt, rcpt, "bounced", j->rcpt[idx[i]].relay,
+		    j->st.r[idx[i]].reply);
+		log_info("id=%s to=<%s> event=%s dsn=%s", j->id, rcpt,
+		    expired[i] ? "expired" : "failed",
+		    j->qf.env.sender[0] != '\0' ? dsn_id :
+		    "none (null sender)");
+	}
+	for (i = 0; i < j->st.n; i++)
+		if (j->rcpt[i].due && j->st.r[i].status == QSTATE_DEFERRED) {
+			rcpt = j->qf.env.rcpts[i];
+			job_log(j, rcpt, rcpt, "deferred", j->rcpt[i].relay,
+			    j->st.r[i].reply);
+		}
+	free(idx);
+	free(expired);
+}
+
+/* Every recipient is final: the message leaves the queue. */
+static void
+job_remove(struct job *j)
+{
+	const char *spool = j->ctx->conf->spool;
+	char path[PATH_MAX];
+
+	(void)snprintf(path, sizeof(path), "%s/queue/%s", spool, j->id);
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("id=%s event=unlink-failed path=%s", j->id, path);
+	if (j->had_state && qstate_remove(spool, j->id) == -1)
+		log_warn("id=%s event=state-unlink-failed", j->id);
+	log_info("id=%s event=removed", j->id);
+	j->outcome = JOB_FINISHED;
+}
+
+void
+job_finish(void *arg)
+{
+	struct job *j = arg;
+	const char *spool = j->ctx->conf->spool;
+	char path[PATH_MAX];
+
+	job_apply_remote(j);
+	job_settle_all(j);
+	if (qstate_finished(&j->st)) {
+		job_remove(j);
+		return;
+	}
+	(void)snprintf(path, sizeof(path), "%s/queue/%s", spool, j->id);
+	if (access(path, F_OK) == -1 && errno == ENOENT) {
+		/* `postern queue delete` while we were at it. */
+		(void)qstate_remove(spool, j->id);
+		j->outcome = JOB_GONE;
+		return;
+	}
+	if (qstate_save(spool, &j->qf.env, &j->st) == -1)
+		log_warn("id=%s event=state-save-failed", j->id);
+	j->had_state = 1;
+	j->outcome = JOB_DEFERRED;
+	j->next = qstate_next_attempt(&j->st);
+}
