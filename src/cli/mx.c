@@ -1,0 +1,244 @@
+/*
+ * `postern mx DOMAIN [-c FILE] [--dns HOST:PORT] [--timeout SECONDS]`:
+ * the MX lookup exactly as delivery does it (src/dns/), printed for a
+ * human: the hosts in delivery order with their preferences, addresses
+ * and DNSSEC state, the implicit MX, or a plain statement that the domain
+ * has a null MX (RFC 7505), does not exist, or could not be resolved now.
+ * Exit 0 when mail can be delivered, 69 when it never can, 75 on a
+ * temporary DNS failure. Owns the config and the result it loads. Runs in
+ * the CLI process.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli/cli.h"
+#include "conf/conf.h"
+#include "dns/dns.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static void
+mx_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: postern mx DOMAIN [-c FILE] [--dns HOST:PORT] "
+	    "[--timeout SECONDS]\n"
+	    "\n"
+	    "Looks up DOMAIN's MX hosts as delivery would use them: sorted\n"
+	    "by preference (equal preferences in random order), each with\n"
+	    "its IPv6 and IPv4 addresses; the implicit MX (the domain's own\n"
+	    "A/AAAA) when there is no MX; a null MX (RFC 7505) means the\n"
+	    "domain accepts no mail. DOMAIN may be an address user@DOMAIN.\n"
+	    "\n"
+	    "  -c, --config FILE   config whose [delivery] dns and\n"
+	    "                      trust_anchor are used\n"
+	    "  --dns HOST:PORT     ask this resolver instead\n"
+	    "  --timeout SECONDS   give up after this long (default %d)\n"
+	    "\n"
+	    "exit: 0 deliverable; 69 never deliverable (null MX, no such\n"
+	    "domain, no address); 75 temporary DNS failure; 64 usage;\n"
+	    "78 config\n",
+	    DNS_TIMEOUT_DEFAULT);
+}
+
+/* "::1, 127.0.0.1" or "no address (NXDOMAIN)". */
+static void
+mx_print_host(const struct dns_mx_host *h, enum dns_sec sec)
+{
+	char buf[64];
+	size_t i;
+
+	printf("  %u %s ", h->pref, h->name);
+	if (h->naddrs == 0)
+		printf("-> no address (%s)", dns_status_str(h->status));
+	for (i = 0; i < h->naddrs; i++)
+		printf("%s%s", i ? ", " : "-> ",
+		    dns_addr_str(&h->addrs[i], buf, sizeof(buf)));
+	if (h->sec != sec)
+		printf(" (DNSSEC: %s)", dns_sec_str(h->sec));
+	printf("\n");
+}
+
+static int
+mx_has_equal_prefs(const struct dns_mx_result *r)
+{
+	size_t i;
+
+	for (i = 1; i < r->nhosts; i++)
+		if (r->hosts[i].pref == r->hosts[i - 1].pref)
+			return 1;
+	return 0;
+}
+
+static void
+mx_print_hosts(const struct dns_mx_result *r)
+{
+	size_t i;
+
+	if (r->implicit)
+		printf("%s: no MX; using the implicit MX (A/AAAA of %s) "
+		    "(DNSSEC: %s)\n", r->domain, r->domain,
+		    dns_sec_str(r->sec));
+	else
+		printf("%s: %zu MX host%s in delivery order (DNSSEC: %s)\n",
+		    r->domain, r->nhosts, r->nhosts == 1 ? "" : "s",
+		    dns_sec_str(r->sec));
+	for (i = 0; i < r->nhosts; i++)
+		mx_print_host(&r->hosts[i], r->sec);
+	if (mx_has_equal_prefs(r))
+		printf("hosts of equal preference are shuffled on every "
+		    "lookup\n");
+	if (r->truncated > 0)
+		printf("%u more MX host%s not used (at most %d)\n",
+		    r->truncated, r->truncated == 1 ? "" : "s", DNS_MX_MAX);
+}
+
+/* Remarks that apply whatever the outcome. */
+static void
+mx_print_notes(const struct dns_mx_result *r)
+{
+	if (r->canon[0] != '\0')
+		printf("%s is an alias (CNAME) of %s\n", r->domain, r->canon);
+	if (r->dots > 0)
+		printf("warning: %s publishes a null MX (0 .) together with "
+		    "other MX records; the null MX is ignored\n", r->domain);
+	if (r->ignored > 0)
+		printf("warning: %u malformed or duplicate MX record%s "
+		    "ignored\n", r->ignored, r->ignored == 1 ? "" : "s");
+}
+
+static int
+mx_report(const struct dns_mx_result *r, unsigned timeout)
+{
+	mx_print_notes(r);
+	switch (r->status) {
+	case DNS_OK:
+		mx_print_hosts(r);
+		return 0;
+	case DNS_NULL_MX:
+		printf("%s has a null MX (RFC 7505): it accepts no mail\n",
+		    r->domain);
+		return EX_UNAVAILABLE;
+	case DNS_NXDOMAIN:
+		printf("%s does not exist\n", r->domain);
+		return EX_UNAVAILABLE;
+	case DNS_NODATA:
+		printf("%s has no MX and no A/AAAA records: it cannot receive "
+		    "mail\n", r->domain);
+		return EX_UNAVAILABLE;
+	case DNS_NO_ADDRESS:
+		printf("%s: no MX host has an address: mail cannot be "
+		    "delivered\n", r->domain);
+		mx_print_hosts(r);
+		return EX_UNAVAILABLE;
+	case DNS_TIMEOUT:
+		printf("%s: temporary DNS failure: no answer within %u "
+		    "seconds; try again later\n", r->domain, timeout);
+		return EX_TEMPFAIL;
+	default:
+		printf("%s: temporary DNS failure (%s); try again later\n",
+		    r->domain, r->why[0] ? r->why : dns_status_str(r->status));
+		return EX_TEMPFAIL;
+	}
+}
+
+/* "user@example.org" -> "example.org"; a bare domain as is. */
+static const char *
+mx_domain_arg(const char *arg)
+{
+	const char *at = strrchr(arg, '@');
+
+	return at != NULL ? at + 1 : arg;
+}
+
+static int
+mx_run(struct conf *conf, const char *arg, unsigned timeout, int dns_opt)
+{
+	struct dns_mx_result *r;
+	char why[256], name[DNS_NAME_BUFSZ];
+	int rc;
+
+	if (dns_name_normalize(mx_domain_arg(arg), name, sizeof(name)) == -1) {
+		fprintf(stderr, "postern mx: '%s' is not a domain name that "
+		    "can be looked up\n", arg);
+		return EX_DATAERR;
+	}
+	r = xcalloc(1, sizeof(*r));
+	if (dns_lookup_mx_sync(conf, name, timeout, r, why,
+	    sizeof(why)) == -1) {
+		fprintf(stderr, "postern mx: %s\n", why);
+		rc = dns_opt ? EX_USAGE : CONF_EXIT;
+	} else
+		rc = mx_report(r, timeout);
+	free(r);
+	return rc;
+}
+
+static int
+mx_parse_timeout(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v == 0 || v > 3600)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int
+cli_mx(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dns", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conf *conf;
+	const char *path = NULL, *dns = NULL;
+	unsigned timeout = DNS_TIMEOUT_DEFAULT;
+	int ch, rc;
+
+	optind = 0;	/* full getopt reset; options may follow operands */
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			dns = optarg;
+			break;
+		case 't':
+			if (mx_parse_timeout(optarg, &timeout) == 0)
+				break;
+			fprintf(stderr, "postern mx: --timeout: 1 to 3600 "
+			    "seconds\n");
+			return EX_USAGE;
+		case 'h':
+			mx_usage(stdout);
+			return 0;
+		default:
+			mx_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		mx_usage(stderr);
+		return EX_USAGE;
+	}
+	if ((conf = cli_load_conf(path)) == NULL)
+		return CONF_EXIT;
+	if (dns != NULL) {
+		free(conf->dns);
+		conf->dns = xstrdup(dns);
+	}
+	log_init("postern-mx", LOG_LEVEL_ERR);
+	rc = mx_run(conf, argv[optind], timeout, dns != NULL);
+	conf_free(conf);
+	return rc;
+}
