@@ -3,7 +3,7 @@
  * libevent loop that keeps an in-memory index of the queue (deliver/
  * sched.c), learns of new messages from the spool/wakeup FIFO (and a
  * periodic rescan, in case a wakeup was lost), starts delivery jobs on a
- * thread pool (deliver/job.c) up to DLV_MAX_INFLIGHT at once, hands remote
+ * thread pool (deliver/djob.c) up to DLV_MAX_INFLIGHT at once, hands remote
  * addresses to deliver/remote.c, and re-arms one timer for the earliest
  * retry. FIFO protocol: "\n" new mail, "F\n" flush all, "F ID\n" flush one.
  *
@@ -25,7 +25,7 @@
 
 #include "auth/userdb.h"
 #include "conf/conf.h"
-#include "deliver/job.h"
+#include "deliver/djob.h"
 #include "deliver/remote.h"
 #include "deliver/sched.h"
 #include "queue/qfile.h"
@@ -48,7 +48,7 @@ struct dlv {
 	struct pool		*pool;
 	struct remote		*remote;
 	struct sched		*sched;
-	struct job_ctx		 ctx;
+	struct djob_ctx		 ctx;
 	int			 fifo_fd;
 	struct event		*fifo_ev;
 	struct event		*timer_ev;	/* the earliest retry */
@@ -68,7 +68,7 @@ static void dlv_kick(struct dlv *d);
 static void
 dlv_job_end(void *arg)
 {
-	struct job *j = arg;
+	struct djob *j = arg;
 	struct dlv *d = j->owner;
 	struct sched_msg *m = sched_find(d->sched, j->id);
 	time_t next = j->next;
@@ -76,21 +76,21 @@ dlv_job_end(void *arg)
 	d->inflight--;
 	if (m != NULL) {
 		switch (j->outcome) {
-		case JOB_GONE:
-		case JOB_CORRUPT:
-		case JOB_FINISHED:
+		case DJOB_GONE:
+		case DJOB_CORRUPT:
+		case DJOB_FINISHED:
 			sched_remove(d->sched, m);
 			break;
-		case JOB_NOT_DUE:
-		case JOB_DEFERRED:
-		case JOB_REMOTE:
+		case DJOB_NOT_DUE:
+		case DJOB_DEFERRED:
+		case DJOB_REMOTE:
 			if (next < 0)
 				next = time(NULL) + DLV_RESCAN;
 			sched_requeue(d->sched, m, next);
 			break;
 		}
 	}
-	job_free(j);
+	djob_free(j);
 	if (d->stopping && d->inflight == 0)
 		event_base_loopbreak(d->base);
 	else
@@ -100,19 +100,19 @@ dlv_job_end(void *arg)
 static void
 dlv_remote_done(void *arg)
 {
-	struct job *j = arg;
+	struct djob *j = arg;
 	struct dlv *d = j->owner;
 
-	pool_submit(d->pool, job_finish, dlv_job_end, j);
+	pool_submit(d->pool, djob_finish, dlv_job_end, j);
 }
 
 static void
 dlv_job_ran(void *arg)
 {
-	struct job *j = arg;
+	struct djob *j = arg;
 	struct dlv *d = j->owner;
 
-	if (j->outcome == JOB_REMOTE)
+	if (j->outcome == DJOB_REMOTE)
 		remote_deliver(d->remote, &j->qf, j->remote, j->nremote,
 		    dlv_remote_done, j);
 	else
@@ -122,12 +122,12 @@ dlv_job_ran(void *arg)
 static void
 dlv_start(struct dlv *d, struct sched_msg *m)
 {
-	struct job *j = job_new(&d->ctx, m->id, m->force);
+	struct djob *j = djob_new(&d->ctx, m->id, m->force);
 
 	m->force = 0;
 	j->owner = d;
 	d->inflight++;
-	pool_submit(d->pool, job_run, dlv_job_ran, j);
+	pool_submit(d->pool, djob_run, dlv_job_ran, j);
 }
 
 /* Starts what is due, then sets the timer for the next retry. */

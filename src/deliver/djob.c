@@ -1,19 +1,20 @@
 /*
- * A delivery attempt, first half (see deliver/job.h): load the queue file
+ * A delivery attempt, first half (see deliver/djob.h): load the queue file
  * and its state, pick the due recipients, resolve the local ones through
  * the user store and write them into their Maildirs (one copy per mailbox
  * per message, loops refused), and collect the remote addresses for
- * remote_deliver(). The second half, recording results, is job_finish.c.
- * Owns struct job and everything hanging off it. Runs in the delivery
- * process, in pool threads (job_run) and on the loop (job_new/job_free).
+ * remote_deliver(). The second half, recording results, is ddjob_finish.c.
+ * Owns struct djob and everything hanging off it. Runs in the delivery
+ * process, in pool threads (djob_run) and on the loop (djob_new/djob_free).
  */
-#include "deliver/job.h"
+#include "deliver/djob.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/userdb.h"
@@ -24,13 +25,13 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define JOB_DB_RETRY 30		/* seconds between user store open tries */
-#define JOB_IO_RETRY 60		/* queue file unreadable: try again */
+#define DJOB_DB_RETRY 30		/* seconds between user store open tries */
+#define DJOB_IO_RETRY 60		/* queue file unreadable: try again */
 
-struct job *
-job_new(struct job_ctx *ctx, const char *id, int force)
+struct djob *
+djob_new(struct djob_ctx *ctx, const char *id, int force)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
+	struct djob *j = xcalloc(1, sizeof(*j));
 
 	j->ctx = ctx;
 	(void)snprintf(j->id, sizeof(j->id), "%s", id);
@@ -39,7 +40,7 @@ job_new(struct job_ctx *ctx, const char *id, int force)
 }
 
 void
-job_free(struct job *j)
+djob_free(struct djob *j)
 {
 	size_t i;
 
@@ -59,7 +60,7 @@ job_free(struct job *j)
 }
 
 unsigned
-job_retry_delay(const struct conf *conf, unsigned attempts)
+djob_retry_delay(const struct conf *conf, unsigned attempts)
 {
 	size_t i;
 
@@ -73,7 +74,7 @@ job_retry_delay(const struct conf *conf, unsigned attempts)
 
 /* The user store, opened on first use and after failures (rate-limited). */
 static struct userdb *
-job_db(struct job_ctx *ctx, time_t now)
+djob_db(struct djob_ctx *ctx, time_t now)
 {
 	struct userdb *db;
 	char why[256];
@@ -85,7 +86,7 @@ job_db(struct job_ctx *ctx, time_t now)
 		if (ctx->db == NULL) {
 			log_warnx("deliver userdb=%s event=open-failed "
 			    "reason=\"%s\"", ctx->conf->auth_database, why);
-			ctx->db_retry = now + JOB_DB_RETRY;
+			ctx->db_retry = now + DJOB_DB_RETRY;
 		}
 	}
 	db = ctx->db;
@@ -94,10 +95,10 @@ job_db(struct job_ctx *ctx, time_t now)
 }
 
 void
-job_fail(struct job *j, size_t i, int perm, const char *reply,
+djob_fail(struct djob *j, size_t i, int perm, const char *reply,
     const char *relay)
 {
-	struct job_rcpt *r = &j->rcpt[i];
+	struct djob_rcpt *r = &j->rcpt[i];
 
 	if (perm && r->nperm++ == 0)
 		(void)snprintf(r->perm, sizeof(r->perm), "%s", reply);
@@ -108,7 +109,7 @@ job_fail(struct job *j, size_t i, int perm, const char *reply,
 }
 
 static void
-job_add_remote(struct job *j, size_t i, const char *addr)
+djob_add_remote(struct djob *j, size_t i, const char *addr)
 {
 	struct remote_rcpt *r;
 
@@ -122,7 +123,7 @@ job_add_remote(struct job *j, size_t i, const char *addr)
 
 /* 1 if this message already went to mailbox `path` or address `addr`. */
 static int
-job_is_duplicate(const struct job *j, const char *path, const char *addr)
+djob_is_duplicate(const struct djob *j, const char *path, const char *addr)
 {
 	size_t i;
 
@@ -136,7 +137,7 @@ job_is_duplicate(const struct job *j, const char *path, const char *addr)
 }
 
 void
-job_log(const struct job *j, const char *rcpt, const char *to,
+djob_log(const struct djob *j, const char *rcpt, const char *to,
     const char *status, const char *relay, const char *reply)
 {
 	char safe[LOG_SAFE_BUFSZ];
@@ -154,7 +155,7 @@ job_log(const struct job *j, const char *rcpt, const char *to,
 
 /* The reply recorded for a failed Maildir write. */
 static void
-job_io_reply(int err, char *buf, size_t bufsz)
+djob_io_reply(int err, char *buf, size_t bufsz)
 {
 	if (err == ENOSPC)
 		(void)snprintf(buf, bufsz, "452 4.3.1 Insufficient system "
@@ -168,7 +169,7 @@ job_io_reply(int err, char *buf, size_t bufsz)
 
 /* Delivers recipient i's final address t into its Maildir. */
 static void
-job_mailbox(struct job *j, size_t i, const struct local_target *t)
+djob_mailbox(struct djob *j, size_t i, const struct local_target *t)
 {
 	const struct conf *conf = j->ctx->conf;
 	const char *rcpt = j->qf.env.rcpts[i];
@@ -182,29 +183,29 @@ job_mailbox(struct job *j, size_t i, const struct local_target *t)
 		unsafe = errno == EINVAL;
 		log_warnx("id=%s to=<%s> event=maildir-refused reason=\"%s\"",
 		    j->id, t->addr, why);
-		job_fail(j, i, unsafe, unsafe ? "550 5.1.3 Address not "
+		djob_fail(j, i, unsafe, unsafe ? "550 5.1.3 Address not "
 		    "usable as a mailbox name" : "451 4.3.0 Mailbox path too "
 		    "long", "local");
 		return;
 	}
-	if (job_is_duplicate(j, path, t->addr)) {
+	if (djob_is_duplicate(j, path, t->addr)) {
 		qstate_add_delivered(&j->st.r[i], t->addr);
-		job_log(j, rcpt, t->addr, "sent", "local",
+		djob_log(j, rcpt, t->addr, "sent", "local",
 		    "250 2.0.0 Ok: duplicate, one copy delivered");
 		return;
 	}
 	if (local_is_loop(j->qf.msg, qfile_header_len(j->qf.msg,
 	    j->qf.msglen), t->addr)) {
-		job_fail(j, i, 1, LOCAL_REPLY_LOOP, "local");
+		djob_fail(j, i, 1, LOCAL_REPLY_LOOP, "local");
 		return;
 	}
 	if (maildir_deliver(path, conf->hostname, j->qf.env.sender, t->addr,
 	    j->qf.msg, j->qf.msglen, name, sizeof(name), why,
 	    sizeof(why)) == -1) {
-		job_io_reply(errno, reply, sizeof(reply));
+		djob_io_reply(errno, reply, sizeof(reply));
 		log_warnx("id=%s to=<%s> event=maildir-failed reason=\"%s\"",
 		    j->id, t->addr, why);
-		job_fail(j, i, 0, reply, "local");
+		djob_fail(j, i, 0, reply, "local");
 		return;
 	}
 	qstate_add_delivered(&j->st.r[i], t->addr);
@@ -213,21 +214,21 @@ job_mailbox(struct job *j, size_t i, const struct local_target *t)
 	j->mailboxes[j->nmailboxes++] = xstrdup(path);
 	(void)snprintf(reply, sizeof(reply), "250 2.0.0 Ok: delivered as %s",
 	    name);
-	job_log(j, rcpt, t->addr, "sent", "local", reply);
+	djob_log(j, rcpt, t->addr, "sent", "local", reply);
 }
 
 /* Resolves local recipient a (index i) and delivers each final address. */
 static void
-job_local(struct job *j, size_t i, const struct addr *a)
+djob_local(struct djob *j, size_t i, const struct addr *a)
 {
 	struct local_target *t = NULL;
 	char reply[QSTATE_REPLY_MAX];
 	int n, k;
 
-	n = local_resolve(j->ctx->conf, job_db(j->ctx, j->now), a, &t, reply,
+	n = local_resolve(j->ctx->conf, djob_db(j->ctx, j->now), a, &t, reply,
 	    sizeof(reply));
 	if (n <= 0) {
-		job_fail(j, i, n == 0, reply, "local");
+		djob_fail(j, i, n == 0, reply, "local");
 		return;
 	}
 	for (k = 0; k < n; k++) {
@@ -235,20 +236,20 @@ job_local(struct job *j, size_t i, const struct addr *a)
 			continue;
 		switch (t[k].kind) {
 		case LOCAL_MAILBOX:
-			job_mailbox(j, i, &t[k]);
+			djob_mailbox(j, i, &t[k]);
 			break;
 		case LOCAL_REMOTE:
-			job_add_remote(j, i, t[k].addr);
+			djob_add_remote(j, i, t[k].addr);
 			break;
 		case LOCAL_UNKNOWN:
 			log_info("id=%s to=<%s> orig_to=<%s> event=alias-"
 			    "target-unknown", j->id, t[k].addr,
 			    j->qf.env.rcpts[i]);
 			local_unknown_reply(reply, sizeof(reply));
-			job_fail(j, i, 1, reply, "local");
+			djob_fail(j, i, 1, reply, "local");
 			break;
 		case LOCAL_INVALID:
-			job_fail(j, i, 1, LOCAL_REPLY_BAD_TARGET, "local");
+			djob_fail(j, i, 1, LOCAL_REPLY_BAD_TARGET, "local");
 			break;
 		}
 	}
@@ -257,30 +258,34 @@ job_local(struct job *j, size_t i, const struct addr *a)
 
 /* Routes recipient i: local domain, remote domain, or unusable. */
 static void
-job_recipient(struct job *j, size_t i)
+djob_recipient(struct djob *j, size_t i)
 {
 	const char *rcpt = j->qf.env.rcpts[i];
 	struct addr a;
 
 	if (addr_parse_mailbox(&a, rcpt, 1) == -1) {
-		job_fail(j, i, 1, "550 5.1.3 Bad recipient address syntax",
+		djob_fail(j, i, 1, "550 5.1.3 Bad recipient address syntax",
 		    "none");
 		return;
 	}
 	if (conf_is_local_domain(j->ctx->conf, a.domain, strlen(a.domain)))
-		job_local(j, i, &a);
+		djob_local(j, i, &a);
 	else
-		job_add_remote(j, i, rcpt);
+		djob_add_remote(j, i, rcpt);
 }
 
 /* Moves a damaged queue file aside so that it is kept but not retried. */
 static void
-job_quarantine(struct job *j, const char *why)
+djob_quarantine(struct djob *j, const char *why)
 {
 	const char *spool = j->ctx->conf->spool;
 	char from[PATH_MAX], to[PATH_MAX];
 
 	(void)snprintf(from, sizeof(from), "%s/queue/%s", spool, j->id);
+	(void)snprintf(to, sizeof(to), "%s/corrupt", spool);
+	/* Made here, as the delivery user, the first time it is needed. */
+	if (mkdir(to, 0700) == -1 && errno != EEXIST)
+		log_warn("id=%s event=mkdir-failed path=%s", j->id, to);
 	(void)snprintf(to, sizeof(to), "%s/corrupt/%s", spool, j->id);
 	if (rename(from, to) == -1)
 		log_warn("id=%s event=quarantine-failed", j->id);
@@ -288,12 +293,12 @@ job_quarantine(struct job *j, const char *why)
 		log_err("id=%s event=queue-file-damaged reason=\"%s\" "
 		    "moved_to=%s", j->id, why, to);
 	(void)qstate_remove(spool, j->id);
-	j->outcome = JOB_CORRUPT;
+	j->outcome = DJOB_CORRUPT;
 }
 
 /* Opens the queue file and its state; 0, or -1 with j->outcome set. */
 static int
-job_load(struct job *j)
+djob_load(struct djob *j)
 {
 	const char *spool = j->ctx->conf->spool;
 	char why[512];
@@ -301,14 +306,14 @@ job_load(struct job *j)
 	if (qfile_open(spool, j->id, &j->qf, why, sizeof(why)) == -1) {
 		if (errno == ENOENT) {
 			(void)qstate_remove(spool, j->id);
-			j->outcome = JOB_GONE;
+			j->outcome = DJOB_GONE;
 		} else if (errno == EINVAL)
-			job_quarantine(j, why);
+			djob_quarantine(j, why);
 		else {
 			log_warnx("id=%s event=queue-file-unreadable "
 			    "reason=\"%s\"", j->id, why);
-			j->outcome = JOB_DEFERRED;
-			j->next = j->now + JOB_IO_RETRY;
+			j->outcome = DJOB_DEFERRED;
+			j->next = j->now + DJOB_IO_RETRY;
 		}
 		return -1;
 	}
@@ -329,7 +334,7 @@ job_load(struct job *j)
 
 /* Marks the recipients due now; the count. */
 static size_t
-job_pick_due(struct job *j)
+djob_pick_due(struct djob *j)
 {
 	const struct qstate_rcpt *r;
 	size_t i, n = 0;
@@ -347,30 +352,30 @@ job_pick_due(struct job *j)
 }
 
 void
-job_run(void *arg)
+djob_run(void *arg)
 {
-	struct job *j = arg;
+	struct djob *j = arg;
 	size_t i;
 
 	j->now = time(NULL);
-	if (job_load(j) == -1)
+	if (djob_load(j) == -1)
 		return;
-	if (job_pick_due(j) == 0) {
+	if (djob_pick_due(j) == 0) {
 		if (qstate_finished(&j->st)) {
 			/* A finished state was saved but the unlink lost. */
-			job_finish(j);
+			djob_finish(j);
 			return;
 		}
-		j->outcome = JOB_NOT_DUE;
+		j->outcome = DJOB_NOT_DUE;
 		j->next = qstate_next_attempt(&j->st);
 		return;
 	}
 	for (i = 0; i < j->st.n; i++)
 		if (j->rcpt[i].due)
-			job_recipient(j, i);
+			djob_recipient(j, i);
 	if (j->nremote > 0) {
-		j->outcome = JOB_REMOTE;
+		j->outcome = DJOB_REMOTE;
 		return;
 	}
-	job_finish(j);
+	djob_finish(j);
 }

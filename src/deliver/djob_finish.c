@@ -1,5 +1,5 @@
 /*
- * A delivery attempt, second half (see deliver/job.h): fold the local and
+ * A delivery attempt, second half (see deliver/djob.h): fold the local and
  * remote results into each due recipient's state (done, deferred with the
  * next retry time, failed), give up on recipients older than
  * max_queue_time (Status 4.4.7), queue one bounce for the newly failed
@@ -9,7 +9,7 @@
  * durable before anything relies on it (docs/queue.md). Runs in the
  * delivery process, in pool threads.
  */
-#include "deliver/job.h"
+#include "deliver/djob.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,7 +25,7 @@
 
 /* Remote results go to their recipients like local ones. */
 static void
-job_apply_remote(struct job *j)
+djob_apply_remote(struct djob *j)
 {
 	struct remote_rcpt *r;
 	size_t k;
@@ -34,10 +34,10 @@ job_apply_remote(struct job *j)
 		r = &j->remote[k];
 		if (r->status == QSTATE_DONE) {
 			qstate_add_delivered(&j->st.r[r->index], r->addr);
-			job_log(j, j->qf.env.rcpts[r->index], r->addr, "sent",
+			djob_log(j, j->qf.env.rcpts[r->index], r->addr, "sent",
 			    r->relay, r->reply);
 		} else
-			job_fail(j, r->index, r->status == QSTATE_FAILED,
+			djob_fail(j, r->index, r->status == QSTATE_FAILED,
 			    r->reply, r->relay);
 	}
 }
@@ -48,11 +48,11 @@ job_apply_remote(struct job *j)
  * addresses already delivered). Returns 1 if it failed now (bounce).
  */
 static int
-job_settle(struct job *j, size_t i, int *expired)
+djob_settle(struct djob *j, size_t i, int *expired)
 {
 	const struct conf *conf = j->ctx->conf;
 	struct qstate_rcpt *r = &j->st.r[i];
-	struct job_rcpt *res = &j->rcpt[i];
+	struct djob_rcpt *res = &j->rcpt[i];
 	time_t expiry = j->qf.env.created + (time_t)conf->max_queue_time;
 
 	r->attempts++;
@@ -66,7 +66,7 @@ job_settle(struct job *j, size_t i, int *expired)
 			return 1;
 		}
 		r->status = QSTATE_DEFERRED;
-		r->next_attempt = j->now + job_retry_delay(conf, r->attempts);
+		r->next_attempt = j->now + djob_retry_delay(conf, r->attempts);
 		if (r->next_attempt > expiry)
 			r->next_attempt = expiry;
 		return 0;
@@ -83,7 +83,7 @@ job_settle(struct job *j, size_t i, int *expired)
 
 /* Queues one bounce for the failed recipients; -1 if it could not be. */
 static int
-job_bounce(struct job *j, const size_t *idx, const int *expired, size_t n,
+djob_bounce(struct djob *j, const size_t *idx, const int *expired, size_t n,
     char *dsn_id)
 {
 	struct dsn_rcpt *d = xcalloc(n, sizeof(*d));
@@ -110,7 +110,7 @@ job_bounce(struct job *j, const size_t *idx, const int *expired, size_t n,
 
 /* Settles every due recipient, bounces the failed ones, logs. */
 static void
-job_settle_all(struct job *j)
+djob_settle_all(struct djob *j)
 {
 	size_t i, n = 0, *idx = xcalloc(j->st.n, sizeof(*idx));
 	int *expired = xcalloc(j->st.n, sizeof(*expired));
@@ -118,22 +118,22 @@ job_settle_all(struct job *j)
 	const char *rcpt;
 
 	for (i = 0; i < j->st.n; i++)
-		if (j->rcpt[i].due && job_settle(j, i, &expired[n]))
+		if (j->rcpt[i].due && djob_settle(j, i, &expired[n]))
 			idx[n++] = i;
 	if (n > 0 && j->qf.env.sender[0] != '\0' &&
-	    job_bounce(j, idx, expired, n, dsn_id) == -1) {
+	    djob_bounce(j, idx, expired, n, dsn_id) == -1) {
 		/* Not bounced: keep them queued and try again later. */
 		log_warn("id=%s event=bounce-failed", j->id);
 		for (i = 0; i < n; i++) {
 			j->st.r[idx[i]].status = QSTATE_DEFERRED;
 			j->st.r[idx[i]].next_attempt = j->now +
-			    job_retry_delay(j->ctx->conf, 1);
+			    djob_retry_delay(j->ctx->conf, 1);
 		}
 		n = 0;
 	}
 	for (i = 0; i < n; i++) {
 		rcpt = j->qf.env.rcpts[idx[i]];
-		job_log(j, rcpt, rcpt, "bounced", j->rcpt[idx[i]].relay,
+		djob_log(j, rcpt, rcpt, "bounced", j->rcpt[idx[i]].relay,
 		    j->st.r[idx[i]].reply);
 		log_info("id=%s to=<%s> event=%s dsn=%s", j->id, rcpt,
 		    expired[i] ? "expired" : "failed",
@@ -143,7 +143,7 @@ job_settle_all(struct job *j)
 	for (i = 0; i < j->st.n; i++)
 		if (j->rcpt[i].due && j->st.r[i].status == QSTATE_DEFERRED) {
 			rcpt = j->qf.env.rcpts[i];
-			job_log(j, rcpt, rcpt, "deferred", j->rcpt[i].relay,
+			djob_log(j, rcpt, rcpt, "deferred", j->rcpt[i].relay,
 			    j->st.r[i].reply);
 		}
 	free(idx);
@@ -152,7 +152,7 @@ job_settle_all(struct job *j)
 
 /* Every recipient is final: the message leaves the queue. */
 static void
-job_remove(struct job *j)
+djob_remove(struct djob *j)
 {
 	const char *spool = j->ctx->conf->spool;
 	char path[PATH_MAX];
@@ -163,32 +163,32 @@ job_remove(struct job *j)
 	if (j->had_state && qstate_remove(spool, j->id) == -1)
 		log_warn("id=%s event=state-unlink-failed", j->id);
 	log_info("id=%s event=removed", j->id);
-	j->outcome = JOB_FINISHED;
+	j->outcome = DJOB_FINISHED;
 }
 
 void
-job_finish(void *arg)
+djob_finish(void *arg)
 {
-	struct job *j = arg;
+	struct djob *j = arg;
 	const char *spool = j->ctx->conf->spool;
 	char path[PATH_MAX];
 
-	job_apply_remote(j);
-	job_settle_all(j);
+	djob_apply_remote(j);
+	djob_settle_all(j);
 	if (qstate_finished(&j->st)) {
-		job_remove(j);
+		djob_remove(j);
 		return;
 	}
 	(void)snprintf(path, sizeof(path), "%s/queue/%s", spool, j->id);
 	if (access(path, F_OK) == -1 && errno == ENOENT) {
 		/* `postern queue delete` while we were at it. */
 		(void)qstate_remove(spool, j->id);
-		j->outcome = JOB_GONE;
+		j->outcome = DJOB_GONE;
 		return;
 	}
 	if (qstate_save(spool, &j->qf.env, &j->st) == -1)
 		log_warn("id=%s event=state-save-failed", j->id);
 	j->had_state = 1;
-	j->outcome = JOB_DEFERRED;
+	j->outcome = DJOB_DEFERRED;
 	j->next = qstate_next_attempt(&j->st);
 }

@@ -41,8 +41,7 @@ struct spool_file {
 	char		 buf[SPOOL_BUFSZ];
 };
 
-static const char *const spool_subdirs[] = { "tmp", "queue", "state",
-    "corrupt" };
+static const char *const spool_subdirs[] = { "tmp", "queue", "state" };
 
 /* mkdir -p: parents 0755, the last component `mode`. 0 or -1 (errno). */
 static int
@@ -115,31 +114,6 @@ spool_init(const char *spool_dir, char *why, size_t whysz)
 		}
 	}
 	return spool_init_fifo(spool_dir, why, whysz);
-}
-
-int
-spool_chown(const char *spool_dir, uid_t uid, gid_t gid, char *why,
-    size_t whysz)
-{
-	char path[PATH_MAX];
-	size_t i, n = sizeof(spool_subdirs) / sizeof(spool_subdirs[0]);
-
-	for (i = 0; i <= n + 1; i++) {
-		if (i < n)
-			(void)snprintf(path, sizeof(path), "%s/%s", spool_dir,
-			    spool_subdirs[i]);
-		else if (i == n)
-			(void)snprintf(path, sizeof(path), "%s/wakeup",
-			    spool_dir);
-		else
-			(void)snprintf(path, sizeof(path), "%s", spool_dir);
-		if (chown(path, uid, gid) == -1) {
-			(void)snprintf(why, whysz, "chown %s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* Opens tmp/ID for a fresh ID that is free in tmp/ and queue/. */

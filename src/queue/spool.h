@@ -42,14 +42,7 @@ void spool_abort(struct spool_file *f);
 /* Tells the delivery process new mail is queued (non-blocking, best effort). */
 void spool_wakeup(const char *spool_dir);
 
-/*
- * Additions beyond the first interface:
- *
- * spool_chown: gives the spool directories and the FIFO to uid:gid (call
- * as root before dropping privileges to [server] user). 0 or -1 with why.
- */
-int spool_chown(const char *spool_dir, uid_t uid, gid_t gid, char *why,
-    size_t whysz);
+/* Additions beyond the first interface. */
 
 /* Sets the owner of the file being written (sendmail run as root). */
 int spool_set_owner(struct spool_file *f, uid_t uid, gid_t gid);
@@ -61,7 +54,5 @@ int spool_set_owner(struct spool_file *f, uid_t uid, gid_t gid);
  * delivery process is not running, EAGAIN when its FIFO is full.
  */
 int spool_notify(const char *spool_dir, const char *msg);
-#define SPOOL_NOTIFY_WAKE "\n"
-#define SPOOL_NOTIFY_FLUSH 'F'
 
 #endif
