@@ -72,6 +72,7 @@ class Server:
         self.ports = {}
         self.env = env
         self.proc = None
+        self.base.mkdir(parents=True, exist_ok=True)
         self._write_config(sections)
 
     def _write_config(self, sections):
