@@ -6,6 +6,8 @@
  * a config is loaded (the serve parent, every CLI command).
  */
 #include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -412,8 +414,7 @@ static int
 set_remote(const struct conf_directive *d, void *base, const char *value,
     char *why, size_t whysz)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
+	struct in6_addr in6;
 	char host[256], msg[160];
 	unsigned port;
 	int numeric;
@@ -427,7 +428,8 @@ set_remote(const struct conf_directive *d, void *base, const char *value,
 		(void)snprintf(why, whysz, "%s: %s", d->name, msg);
 		return -1;
 	}
-	numeric = conf_resolve_numeric(host, 1, &ss, &sslen) == 0;
+	numeric = inet_pton(AF_INET, host, &in6) == 1 ||
+	    inet_pton(AF_INET6, host, &in6) == 1;
 	if (d->type == CONF_T_RESOLVER && !numeric) {
 		(void)snprintf(why, whysz, "%s: '%s' is not an IP address "
 		    "(the resolver address cannot itself be looked up)",

@@ -585,6 +585,9 @@ static const struct conf_case cases[] = {
 	{ "dns_not_numeric", L "[delivery]\ndns = resolver.example:53\n",
 	    "4: dns: 'resolver.example' is not an IP address (the resolver "
 	    "address cannot itself be looked up)", NULL },
+	{ "dns_scope_id", L "[delivery]\ndns = [fe80::1%lo]:53\n",
+	    "4: dns: 'fe80::1%lo' is not an IP address (the resolver "
+	    "address cannot itself be looked up)", NULL },
 	{ "dns_bad_port", L "[delivery]\ndns = 127.0.0.1:0\n",
 	    "4: dns: bad port '0' (1-65535)", NULL },
 	{ "relay_bad_host", L "[delivery]\nrelay = smtp_host:25\n",
