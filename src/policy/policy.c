@@ -52,3 +52,24 @@ policy_check_rcpt(const struct policy *p, const struct addr *rcpt,
 	*reply = R_UNKNOWN_USER;
 	return POLICY_RCPT_REJECT;
 }
+
+int
+policy_sender_owned(const struct policy *p, const struct addr *sender,
+    const char *user)
+{
+	char key[ADDR_BUFSZ], **targets;
+	int i, n, owned = 0;
+
+	if (sender->null)
+		return 1;	/* bounces carry no owner */
+	if (addr_lookup_key(sender, key, sizeof(key)) == -1)
+		return 0;
+	if (strcmp(key, user) == 0)
+		return 1;
+	if (p->db == NULL || (n = userdb_expand(p->db, key, &targets)) < 0)
+		return -1;
+	for (i = 0; i < n && !owned; i++)
+		owned = strcasecmp(targets[i], user) == 0;
+	userdb_targets_free(targets, n);
+	return owned;
+}

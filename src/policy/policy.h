@@ -30,6 +30,14 @@ enum policy_rcpt_kind {
 enum policy_rcpt_kind policy_check_rcpt(const struct policy *p,
     const struct addr *rcpt, int may_relay, enum reply_id *reply);
 
+/*
+ * [auth] sender_login_match: 1 if the authenticated user `user` (lookup-key
+ * form) may use `sender` as MAIL FROM: it is the user's own address, or an
+ * alias that expands to it. 0 if not, -1 on a lookup error.
+ */
+int policy_sender_owned(const struct policy *p, const struct addr *sender,
+    const char *user);
+
 /* 1 if the address is postmaster@ (any case) a local domain. */
 int policy_is_postmaster(const struct policy *p, const struct addr *a);
 

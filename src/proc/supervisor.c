@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/authlimit.h"
 #include "auth/userdb.h"
 #include "conf/conf.h"
 #include "deliver/deliver.h"
@@ -26,6 +27,7 @@
 #include "proc/shared.h"
 #include "queue/spool.h"
 #include "smtp/server.h"
+#include "tls/tls.h"
 #include "util/log.h"
 
 #pragma weak deliver_process_run /* XXX until the delivery process lands */
@@ -35,6 +37,9 @@
 #define SUP_CRASH_SECONDS 2	/* a child dying sooner is restarted late */
 
 enum child_kind { CHILD_SMTP, CHILD_DELIVERY };
+
+struct supervisor;
+static int supervisor_tls(struct supervisor *sup, char *why, size_t whysz);
 
 static const char *
 child_kind_str(enum child_kind k)
@@ -56,7 +61,7 @@ struct supervisor {
 	struct conf		*conf;
 	const char		*path;
 	int			 fds[CONF_MAX_LISTENERS];
-	struct proc_shared	*shared;
+	struct smtp_worker_env	 env;		/* shared, tls, authlimit */
 	struct child		 children[SUP_MAX_CHILDREN];
 	int			 delivery_pending;	/* start when old one exits */
 };
@@ -94,7 +99,7 @@ child_main(struct supervisor *sup, struct child *c)
 	if (drop_privileges(sup->conf) == 0) {
 		if (c->kind == CHILD_SMTP)
 			rc = smtp_worker_run(sup->conf, sup->fds, c->slot,
-			    sup->shared);
+			    &sup->env);
 		else if (deliver_process_run != NULL)
 			rc = deliver_process_run(sup->conf);
 		else
@@ -127,7 +132,7 @@ child_start(struct supervisor *sup, struct child *c)
 	pid_t pid;
 
 	if (c->kind == CHILD_SMTP)
-		atomic_store(&sup->shared->conns[c->slot], 0);
+		atomic_store(&sup->env.shared->conns[c->slot], 0);
 	if ((pid = fork()) == -1) {
 		log_warn("event=fork-failed kind=%s", child_kind_str(c->kind));
 		c->restart_at = time(NULL) + 1;
@@ -224,7 +229,7 @@ child_exited(struct supervisor *sup, struct child *c, int status)
 	time_t now = time(NULL);
 
 	if (c->kind == CHILD_SMTP)
-		atomic_store(&sup->shared->conns[c->slot], 0);
+		atomic_store(&sup->env.shared->conns[c->slot], 0);
 	c->pid = 0;
 	if (c->stopping) {
 		log_info("event=child-stopped kind=%s",
@@ -349,6 +354,8 @@ reload(struct supervisor *sup)
 	close_unused_fds(sup->conf, sup->fds, fds, conf->nlisteners);
 	conf_free(sup->conf);
 	sup->conf = conf;
+	if (supervisor_tls(sup, why, sizeof(why)) == -1)
+		log_warnx("event=tls-reload-failed reason=\"%s\"", why);
 	memcpy(sup->fds, fds, sizeof(fds));
 	start_generation(sup);
 	log_info("event=reloaded config=%s", sup->path);
@@ -456,6 +463,34 @@ supervisor_prepare(const struct conf *conf, char *why, size_t whysz)
 	return 0;
 }
 
+/* 1 if some listener speaks TLS. */
+static int
+conf_wants_tls(const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nlisteners; i++)
+		if (conf->listeners[i].tls != LISTENER_TLS_NONE)
+			return 1;
+	return 0;
+}
+
+/*
+ * Loads (or, the first time, generates) the certificate as root before
+ * fork, so workers never need to read the key themselves. On reload an
+ * existing context is refreshed; a failed refresh keeps the old one.
+ */
+static int
+supervisor_tls(struct supervisor *sup, char *why, size_t whysz)
+{
+	if (!conf_wants_tls(sup->conf))
+		return 0;
+	if (sup->env.tls != NULL)
+		return tls_server_reload(sup->env.tls, sup->conf, why, whysz);
+	sup->env.tls = tls_server_new(sup->conf, why, whysz);
+	return sup->env.tls == NULL ? -1 : 0;
+}
+
 int
 supervisor_run(struct conf *conf, const char *conf_path)
 {
@@ -470,12 +505,16 @@ supervisor_run(struct conf *conf, const char *conf_path)
 	if (supervisor_prepare(conf, why, sizeof(why)) == -1 ||
 	    listen_all(conf, NULL, NULL, sup.fds, why, sizeof(why)) == -1 ||
 	    (chown_state(conf) == -1 && snprintf(why, sizeof(why),
-	    "cannot give the spool to user %s", conf->user) > 0)) {
+	    "cannot give the spool to user %s", conf->user) > 0) ||
+	    supervisor_tls(&sup, why, sizeof(why)) == -1) {
 		log_warnx("event=startup-failed reason=\"%s\"", why);
 		conf_free(conf);
 		return 1;
 	}
-	sup.shared = proc_shared_new();
+	sup.env.shared = proc_shared_new();
+	if ((sup.env.authlimit = authlimit_new(conf->auth_max_failures,
+	    conf->auth_failure_window)) == NULL)
+		fatal("authlimit_new");
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -496,6 +535,8 @@ supervisor_run(struct conf *conf, const char *conf_path)
 	log_info("event=stopping signal=%d", sig);
 	stop_all(&sup, &set);
 	log_info("event=stopped");
+	tls_server_free(sup.env.tls);
+	authlimit_free(sup.env.authlimit);
 	conf_free(sup.conf);
 	return 0;
 }

@@ -32,7 +32,7 @@ received_format(const struct received_info *ri, char *buf, size_t bufsz)
 	if (received_date(ri->when, date, sizeof(date)) == -1)
 		return -1;
 	if (ri->tls_desc)
-		(void)snprintf(tls, sizeof(tls), "\r\n\t(using %s)",
+		(void)snprintf(tls, sizeof(tls), "\r\n\t(%s)",
 		    ri->tls_desc);
 	if (ri->rcpt)
 		(void)snprintf(rcpt, sizeof(rcpt), "\r\n\tfor <%s>", ri->rcpt);

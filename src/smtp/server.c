@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/sasl.h"
 #include "auth/userdb.h"
 #include "conf/conf.h"
 #include "proc/shared.h"
@@ -144,9 +145,21 @@ smtp_server_listen(struct smtp_server *srv, const int *fds)
 	return 0;
 }
 
+/* 1 if some listener offers AUTH. */
+static int
+smtp_server_has_auth(const struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nlisteners; i++)
+		if (conf->listeners[i].auth != LISTENER_AUTH_OFF)
+			return 1;
+	return 0;
+}
+
 int
 smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
-    struct proc_shared *shared)
+    const struct smtp_worker_env *env)
 {
 	struct smtp_server srv;
 	struct event *sigterm, *sigint;
@@ -156,7 +169,9 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 	memset(&srv, 0, sizeof(srv));
 	TAILQ_INIT(&srv.sessions);
 	srv.conf = conf;
-	srv.shared = shared;
+	srv.shared = env->shared;
+	srv.tls = env->tls;
+	srv.authlimit = env->authlimit;
 	srv.worker = worker;
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv.base = event_base_new()) == NULL)
@@ -166,6 +181,8 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 		log_warnx("event=userdb-unavailable reason=\"%s\"", why);
 	srv.policy.conf = conf;
 	srv.policy.db = srv.userdb;
+	if (srv.userdb != NULL && smtp_server_has_auth(conf))
+		srv.sasl = sasl_server_new(conf, srv.userdb);
 	srv.pool = pool_new(srv.base, SMTP_POOL_THREADS);
 	sigterm = evsignal_new(srv.base, SIGTERM, smtp_signal_cb, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, smtp_signal_cb, &srv);
@@ -180,6 +197,7 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 	event_free(sigint);
 	if (srv.drain_deadline)
 		event_free(srv.drain_deadline);
+	sasl_server_free(srv.sasl);
 	userdb_close(srv.userdb);
 	event_base_free(srv.base);
 	return rc;

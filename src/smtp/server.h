@@ -10,14 +10,24 @@
 
 #include "policy/policy.h"
 
+struct authlimit;
 struct conf;
 struct conf_listener;
 struct event_base;
 struct evconnlistener;
 struct pool;
 struct proc_shared;
+struct sasl_server;
 struct smtp_session;
+struct tls_server;
 struct userdb;
+
+/* What the parent prepared before fork and every worker shares. */
+struct smtp_worker_env {
+	struct proc_shared	*shared;	/* connection counters */
+	struct tls_server	*tls;		/* NULL: no TLS listener */
+	struct authlimit	*authlimit;	/* failed-AUTH rate limit */
+};
 
 struct smtp_listener {
 	const struct conf_listener *cl;		/* in srv->conf */
@@ -35,6 +45,9 @@ struct smtp_server {
 	struct userdb		*userdb;
 	struct policy		 policy;
 	struct proc_shared	*shared;	/* connection counters */
+	struct tls_server	*tls;		/* NULL: no TLS */
+	struct authlimit	*authlimit;
+	struct sasl_server	*sasl;		/* NULL: AUTH unavailable */
 	unsigned		 worker;	/* index in shared->conns */
 	struct smtp_listener	 listeners[16];
 	size_t			 nlisteners;
@@ -49,7 +62,7 @@ struct smtp_server {
  * and returns its exit code. fds[i] is the socket of conf->listeners[i].
  */
 int smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
-    struct proc_shared *shared);
+    const struct smtp_worker_env *env);
 
 /* Called by a session when it is freed, to let a drain finish. */
 void smtp_server_session_gone(struct smtp_server *srv);

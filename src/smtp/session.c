@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "auth/sasl.h"
 #include "conf/conf.h"
 #include "smtp/server.h"
 #include "smtp/session_int.h"
@@ -33,6 +34,7 @@
 
 static void smtp_process(struct smtp_session *s);
 static void smtp_session_free(struct smtp_session *s);
+static void smtp_close_flushed(evutil_socket_t fd, short what, void *arg);
 
 static const char *
 smtp_state_str(enum smtp_state st)
@@ -40,6 +42,7 @@ smtp_state_str(enum smtp_state st)
 	switch (st) {
 	case STATE_CMD: return "cmd";
 	case STATE_DATA: return "data";
+	case STATE_AUTH: return "auth";
 	case STATE_CLOSING: return "closing";
 	}
 	return "?";
@@ -82,14 +85,59 @@ smtp_reply_more(struct smtp_session *s, enum reply_id id, ...)
 	va_end(ap);
 }
 
+/* Under STARTTLS the reply sits in the plaintext bufferevent a while. */
+static void
+smtp_under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct smtp_session *s = arg;
+	struct timeval now = { 0, 0 };
+
+	if (evbuffer_get_length(buf) > 0 || s->flush_cb == NULL)
+		return;
+	evbuffer_remove_cb_entry(buf, s->flush_cb);
+	s->flush_cb = NULL;
+	/* Not from inside the bufferevent's own write path. */
+	s->jobs++;
+	if (event_base_once(s->srv->base, -1, EV_TIMEOUT, smtp_close_flushed,
+	    s, &now) == -1)
+		fatalx("event_base_once");
+}
+
+static void
+smtp_close_flushed(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	s->jobs--;
+	smtp_session_free(s);	/* or, if already gone, schedule the reap */
+}
+
+/* Frees the session once every byte of its last reply is on the wire. */
+static void
+smtp_close_when_flushed(struct smtp_session *s)
+{
+	struct bufferevent *under;
+	struct evbuffer *out;
+
+	if (s->gone || evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return;		/* the write callback comes back here */
+	under = bufferevent_get_underlying(s->bev);
+	if (under != NULL &&
+	    evbuffer_get_length(out = bufferevent_get_output(under)) > 0) {
+		if (s->flush_cb == NULL)
+			s->flush_cb = evbuffer_add_cb(out, smtp_under_drained, s);
+		return;
+	}
+	smtp_session_free(s);
+}
+
 void
 smtp_close_after_reply(struct smtp_session *s)
 {
 	s->state = STATE_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
-	/* The write callback frees the session once the reply is out. */
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		smtp_session_free(s);
+	smtp_close_when_flushed(s);
 }
 
 void
@@ -157,7 +205,7 @@ smtp_proceed_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd,
     int esmtp)
 {
 	const struct conf *conf = s->srv->conf;
-	char size[32];
+	char size[32], auth[160];
 
 	if (!smtp_valid_helo(cmd->args, cmd->argslen)) {
 		smtp_refuse(s, R_SYNTAX_EHLO);
@@ -179,6 +227,14 @@ smtp_proceed_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd,
 	smtp_reply_more(s, R_EHLO_FIRST, size);
 	smtp_reply_more(s, R_EHLO_FIRST, "8BITMIME");
 	smtp_reply_more(s, R_EHLO_FIRST, "ENHANCEDSTATUSCODES");
+	if (!s->tls && s->srv->tls != NULL &&
+	    s->listener->cl->tls == LISTENER_TLS_STARTTLS)
+		smtp_reply_more(s, R_EHLO_FIRST, "STARTTLS");
+	if (smtp_auth_offered(s) && !s->authenticated) {
+		(void)snprintf(auth, sizeof(auth), "AUTH %s",
+		    smtp_auth_mechs(s));
+		smtp_reply_more(s, R_EHLO_FIRST, auth);
+	}
 	smtp_reply(s, R_EHLO_FIRST, "SMTPUTF8");
 }
 
@@ -234,8 +290,8 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 	case CMD_QUIT: smtp_proceed_quit(s); break;
 	case CMD_VRFY: smtp_reply(s, R_VRFY); break;
 	case CMD_HELP: smtp_reply(s, R_HELP); break;
-	case CMD_STARTTLS: smtp_refuse(s, R_STARTTLS_UNAVAILABLE); break;
-	case CMD_AUTH: smtp_refuse(s, R_AUTH_UNAVAILABLE); break;
+	case CMD_STARTTLS: smtp_proceed_starttls(s); break;
+	case CMD_AUTH: smtp_proceed_auth(s, &cmd); break;
 	default: smtp_refuse(s, R_NOT_IMPLEMENTED); break;
 	}
 }
@@ -269,7 +325,10 @@ smtp_discard(struct smtp_session *s, struct evbuffer *in)
 static int
 smtp_line_too_long(struct smtp_session *s, struct evbuffer *in)
 {
-	smtp_reply(s, R_LINE_TOO_LONG);
+	if (s->state == STATE_AUTH)
+		smtp_auth_too_long(s);
+	else
+		smtp_reply(s, R_LINE_TOO_LONG);
 	if (smtp_count_error(s) == -1)
 		return -1;
 	s->discarding = 1;
@@ -285,6 +344,7 @@ static int
 smtp_read_line(struct smtp_session *s, struct evbuffer *in, char *buf,
     size_t *len)
 {
+	size_t max = s->state == STATE_AUTH ? SMTP_AUTH_LINE_MAX : SMTP_LINE_MAX;
 	struct evbuffer_ptr lf;
 	size_t n;
 
@@ -295,11 +355,11 @@ smtp_read_line(struct smtp_session *s, struct evbuffer *in, char *buf,
 	}
 	lf = evbuffer_search(in, "\n", 1, NULL);
 	if (lf.pos == -1) {
-		if (evbuffer_get_length(in) >= SMTP_LINE_MAX)
+		if (evbuffer_get_length(in) >= max)
 			return smtp_line_too_long(s, in) == -1 ? -1 : 0;
 		return 0;
 	}
-	if ((size_t)lf.pos + 1 > SMTP_LINE_MAX)
+	if ((size_t)lf.pos + 1 > max)
 		return smtp_line_too_long(s, in) == -1 ? -1 : 0;
 	n = (size_t)lf.pos;
 	evbuffer_remove(in, buf, n + 1);
@@ -318,7 +378,7 @@ static void
 smtp_process(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	char line[SMTP_LINE_MAX + 1];
+	static char line[SMTP_AUTH_LINE_MAX + 1];
 	size_t len;
 	int r;
 
@@ -329,14 +389,17 @@ smtp_process(struct smtp_session *s)
 				return;
 			continue;
 		}
-		if (s->draining) {
+		if (s->draining && s->state == STATE_CMD) {
 			smtp_reply(s, R_SHUTTING_DOWN, s->srv->conf->hostname);
 			smtp_close_after_reply(s);
 			return;
 		}
 		if ((r = smtp_read_line(s, in, line, &len)) != 1)
 			return;
-		smtp_command(s, line, len);
+		if (s->state == STATE_AUTH)
+			smtp_auth_response(s, line, len);
+		else
+			smtp_command(s, line, len);
 	}
 }
 
@@ -362,7 +425,7 @@ smtp_write_cb(struct bufferevent *bev, void *arg)
 	struct smtp_session *s = arg;
 
 	if (s->state == STATE_CLOSING)
-		smtp_session_free(s);
+		smtp_close_when_flushed(s);
 }
 
 static void
@@ -370,7 +433,12 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct smtp_session *s = arg;
 
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+	if (what & BEV_EVENT_CONNECTED) {
+		smtp_tls_connected(s);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    !s->handshaking) {
 		log_info("session=%016llx event=timeout state=%s",
 		    (unsigned long long)s->id, smtp_state_str(s->state));
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
@@ -380,10 +448,23 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 		smtp_close_after_reply(s);
 		return;
 	}
-	log_info("session=%016llx event=disconnect state=%s%s",
-	    (unsigned long long)s->id, smtp_state_str(s->state),
-	    (what & BEV_EVENT_ERROR) ? " reason=error" : "");
+	if (s->handshaking)
+		smtp_tls_failed(s);
+	else
+		log_info("session=%016llx event=disconnect state=%s%s",
+		    (unsigned long long)s->id, smtp_state_str(s->state),
+		    (what & BEV_EVENT_ERROR) ? " reason=error" : "");
 	smtp_session_free(s);
+}
+
+void
+smtp_set_callbacks(struct smtp_session *s)
+{
+	struct timeval tmo = { s->srv->conf->timeout, 0 };
+
+	bufferevent_setcb(s->bev, smtp_read_cb, smtp_write_cb, smtp_event_cb, s);
+	bufferevent_set_timeouts(s->bev, &tmo, &tmo);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
 static void
@@ -404,24 +485,31 @@ smtp_session_start(struct smtp_server *srv, struct smtp_listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
-	struct timeval tmo = { srv->conf->timeout, 0 };
+	int r;
 
 	s->srv = srv;
 	s->listener = l;
 	if (getrandom(&s->id, sizeof(s->id), 0) != sizeof(s->id))
 		s->id = ((uint64_t)getpid() << 32) ^ (uint64_t)fd;
+	if (salen <= sizeof(s->sa))
+		memcpy(&s->sa, sa, salen);
 	smtp_client_text(s, sa);
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
-		close(fd);
-		free(s);
-		return;
-	}
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
-	bufferevent_setcb(s->bev, smtp_read_cb, smtp_write_cb, smtp_event_cb, s);
-	bufferevent_set_timeouts(s->bev, &tmo, &tmo);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (l->cl->tls == LISTENER_TLS_IMPLICIT && srv->tls != NULL)
+		r = smtp_tls_accept(s, fd);
+	else
+		r = (s->bev = bufferevent_socket_new(srv->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL ? -1 : 0;
+	if (r == -1) {
+		log_warnx("session=%016llx event=setup-failed",
+		    (unsigned long long)s->id);
+		if (s->bev == NULL)
+			close(fd);
+		smtp_session_free(s);
+		return;
+	}
+	smtp_set_callbacks(s);
 	log_info("session=%016llx event=connect client=%s listener=%s",
 	    (unsigned long long)s->id, s->client, l->cl->name);
 	smtp_reply(s, R_GREETING, srv->conf->hostname);
@@ -436,6 +524,7 @@ smtp_session_reap(evutil_socket_t fd, short what, void *arg)
 	if (s->jobs > 0)
 		return;		/* smtp_job_done() comes back here */
 	smtp_tx_free(s->tx);
+	sasl_exchange_free(s->sasl);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	smtp_server_session_gone(s->srv);
 	free(s);
@@ -453,7 +542,8 @@ smtp_session_free(struct smtp_session *s)
 
 	if (!s->gone) {
 		s->gone = 1;
-		bufferevent_free(s->bev);
+		if (s->bev)
+			bufferevent_free(s->bev);
 		s->bev = NULL;
 		if (s->pause_ev)
 			event_free(s->pause_ev);

@@ -17,11 +17,14 @@
 struct bufferevent;
 struct event;
 struct evbuffer;
+struct evbuffer_cb_entry;
+struct sasl_exchange;
 struct spool_file;
 
 enum smtp_state {
 	STATE_CMD,	/* reading command lines */
 	STATE_DATA,	/* reading the message after 354 */
+	STATE_AUTH,	/* reading AUTH responses after 334 */
 	STATE_CLOSING,	/* reply queued, close once it is written */
 };
 
@@ -56,11 +59,13 @@ struct smtp_session {
 	struct bufferevent	*bev;
 	uint64_t		 id;
 	char			 client[INET6_ADDRSTRLEN + 8];	/* IP text */
+	struct sockaddr_storage	 sa;		/* client address */
 	enum smtp_state		 state;
 	char			 helo[256];
 	int			 helo_seen;
 	int			 esmtp;
 	int			 tls;		/* TLS is active */
+	int			 handshaking;	/* TLS handshake running */
 	int			 authenticated;
 	char			 auth_user[ADDR_BUFSZ];
 	unsigned		 errors;	/* command errors, for the budget */
@@ -73,7 +78,9 @@ struct smtp_session {
 	int			 reap_scheduled;	/* free at next loop turn */
 	int			 draining;	/* 421 at the next command */
 	struct event		*pause_ev;	/* error-budget delay */
+	struct evbuffer_cb_entry *flush_cb;	/* waiting for TLS to flush */
 	struct smtp_tx		*tx;		/* NULL outside a transaction */
+	struct sasl_exchange	*sasl;		/* AUTH in progress, or NULL */
 };
 
 /* session.c */
@@ -83,6 +90,22 @@ void smtp_close_after_reply(struct smtp_session *s);
 void smtp_resume(struct smtp_session *s);	/* after an async step */
 void smtp_pause_reading(struct smtp_session *s, int pause);
 void smtp_job_done(struct smtp_session *s);	/* may free s */
+
+/* starttls.c */
+void smtp_proceed_starttls(struct smtp_session *s);
+int smtp_tls_accept(struct smtp_session *s, int fd);
+void smtp_tls_connected(struct smtp_session *s);
+void smtp_tls_failed(struct smtp_session *s);
+int smtp_tls_received(struct smtp_session *s, char *buf, size_t bufsz);
+void smtp_set_callbacks(struct smtp_session *s);
+
+/* auth.c */
+int smtp_auth_offered(const struct smtp_session *s);
+const char *smtp_auth_mechs(const struct smtp_session *s);
+void smtp_proceed_auth(struct smtp_session *s, const struct smtp_cmd *cmd);
+void smtp_auth_response(struct smtp_session *s, const char *line, size_t len);
+void smtp_auth_too_long(struct smtp_session *s);
+void smtp_auth_end(struct smtp_session *s);
 
 /* tx.c */
 void smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd);

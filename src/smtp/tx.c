@@ -194,7 +194,7 @@ tx_prefix(struct smtp_tx *tx)
 	struct received_info ri;
 	struct evbuffer *out;
 	size_t hsz = 1024 + tx->nrcpts * (ADDR_BUFSZ + 8);
-	char *head = xmalloc(hsz), rcvd[2048];
+	char *head = xmalloc(hsz), rcvd[2048], tls[160];
 	int n, m;
 
 	memset(&env, 0, sizeof(env));
@@ -217,6 +217,8 @@ tx_prefix(struct smtp_tx *tx)
 	ri.tls = s->tls;
 	ri.authenticated = s->authenticated;
 	ri.id = tx->id;
+	if (smtp_tls_received(s, tls, sizeof(tls)) == 0)
+		ri.tls_desc = tls;
 	ri.rcpt = tx->nrcpts == 1 ? tx->rcpts[0] : NULL;
 	ri.when = env.created;
 	if ((n = envelope_format(&env, head, hsz)) < 0 ||
@@ -389,6 +391,7 @@ smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	struct smtp_tx *tx;
 	struct addr a;
 	enum reply_id err;
+	int owned;
 
 	if (!tx_may_mail(s))
 		return;
@@ -400,6 +403,16 @@ smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, R_SIZE_EXCEEDED);
 		return;
 	}
+	if (s->authenticated && s->srv->conf->auth_sender_login_match &&
+	    (owned = policy_sender_owned(&s->srv->policy, &a,
+	    s->auth_user)) != 1) {
+		smtp_reply(s, owned == 0 ? R_AUTH_SENDER_MISMATCH :
+		    R_LOOKUP_TEMPFAIL);
+		return;
+	}
+	if (p.has_auth)
+		log_info("session=%016llx event=mail-auth-param auth=<%s>",
+		    (unsigned long long)s->id, p.auth);
 	tx = xcalloc(1, sizeof(*tx));
 	tx->s = s;
 	tx->params = p;
