@@ -316,7 +316,7 @@ userdb_open(const char *path, int create, char *why, size_t whysz)
 	if (pthread_mutex_init(&db->mu, NULL) != 0)
 		fatalx("userdb: pthread_mutex_init");
 	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		(void)userdb_error(db, rc, "open", why, whysz);
 		goto fail;

@@ -135,8 +135,8 @@ alias_warn_unknown(const struct conf *conf, struct userdb *db,
 		    addr_lookup_key(&a, key, sizeof(key)) == -1)
 			continue;
 		if (userdb_recipient_exists(db, key) == 0)
-			fprintf(stderr, "postern: warning: %s is neither a user "
-			    "nor an alias (yet); mail to it will bounce\n",
+			fprintf(stderr, "postern: warning: %s is neither a "
+			    "user nor an alias (yet); mail to it will bounce\n",
 			    t->v[i]);
 	}
 }

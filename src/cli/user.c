@@ -331,8 +331,8 @@ user_precheck(struct userdb *db, const char *key, int want)
 	if (want == 1 || db == NULL)
 		return 0;
 	if (u == 1) {
-		fprintf(stderr, "postern: user %s exists; 'postern user passwd' "
-		    "changes its password\n", key);
+		fprintf(stderr, "postern: user %s exists; 'postern user "
+		    "passwd' changes its password\n", key);
 		return EX_DATAERR;
 	}
 	if ((any = userdb_recipient_exists(db, key)) == -1)
