@@ -18,6 +18,7 @@
 #include "auth/sasl.h"
 #include "auth/userdb.h"
 #include "conf/conf.h"
+#include "dns/dns.h"
 #include "proc/shared.h"
 #include "replies/replies.h"
 #include "smtp/session.h"
@@ -184,6 +185,8 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 	if (srv.userdb != NULL && smtp_server_has_auth(conf))
 		srv.sasl = sasl_server_new(conf, srv.userdb);
 	srv.pool = pool_new(srv.base, SMTP_POOL_THREADS);
+	if ((srv.dns = dns_new(srv.base, conf, why, sizeof(why))) == NULL)
+		log_warnx("event=dns-unavailable reason=\"%s\"", why);
 	sigterm = evsignal_new(srv.base, SIGTERM, smtp_signal_cb, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, smtp_signal_cb, &srv);
 	evsignal_add(sigterm, NULL);
@@ -193,6 +196,7 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 	else
 		event_base_dispatch(srv.base);
 	pool_free(srv.pool);	/* finishes running spool jobs */
+	dns_free(srv.dns);
 	event_free(sigterm);
 	event_free(sigint);
 	if (srv.drain_deadline)

@@ -13,6 +13,7 @@
 struct authlimit;
 struct conf;
 struct conf_listener;
+struct dns;
 struct event_base;
 struct evconnlistener;
 struct pool;
@@ -48,6 +49,7 @@ struct smtp_server {
 	struct tls_server	*tls;		/* NULL: no TLS */
 	struct authlimit	*authlimit;
 	struct sasl_server	*sasl;		/* NULL: AUTH unavailable */
+	struct dns		*dns;		/* NULL: DNS checks tempfail */
 	unsigned		 worker;	/* index in shared->conns */
 	struct smtp_listener	 listeners[16];
 	size_t			 nlisteners;

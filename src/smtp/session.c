@@ -542,6 +542,7 @@ smtp_session_free(struct smtp_session *s)
 
 	if (!s->gone) {
 		s->gone = 1;
+		smtp_dnscheck_cancel(s);
 		if (s->bev)
 			bufferevent_free(s->bev);
 		s->bev = NULL;

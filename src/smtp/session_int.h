@@ -19,6 +19,7 @@ struct event;
 struct evbuffer;
 struct evbuffer_cb_entry;
 struct sasl_exchange;
+struct smtp_dnswait;
 struct spool_file;
 
 enum smtp_state {
@@ -81,6 +82,7 @@ struct smtp_session {
 	struct evbuffer_cb_entry *flush_cb;	/* waiting for TLS to flush */
 	struct smtp_tx		*tx;		/* NULL outside a transaction */
 	struct sasl_exchange	*sasl;		/* AUTH in progress, or NULL */
+	struct smtp_dnswait	*dnswait;	/* MAIL/RCPT DNS check, or NULL */
 };
 
 /* session.c */
@@ -113,5 +115,14 @@ void smtp_proceed_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd);
 void smtp_proceed_data(struct smtp_session *s);
 void smtp_data_input(struct smtp_session *s);
 void smtp_tx_free(struct smtp_tx *tx);
+void smtp_tx_begin(struct smtp_session *s, const struct addr *a,
+    const struct smtp_mail_params *p);
+void smtp_tx_add_rcpt(struct smtp_tx *tx, const struct addr *a);
+
+/* dnscheck.c */
+void smtp_dnscheck_sender(struct smtp_session *s, const struct addr *a,
+    const struct smtp_mail_params *p);
+void smtp_dnscheck_rcpt(struct smtp_session *s, const struct addr *a);
+void smtp_dnscheck_cancel(struct smtp_session *s);
 
 #endif

@@ -388,7 +388,6 @@ void
 smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_mail_params p;
-	struct smtp_tx *tx;
 	struct addr a;
 	enum reply_id err;
 	int owned;
@@ -413,17 +412,32 @@ smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (p.has_auth)
 		log_info("session=%016llx event=mail-auth-param auth=<%s>",
 		    (unsigned long long)s->id, p.auth);
-	tx = xcalloc(1, sizeof(*tx));
+	/* RFC 7505 §4.2: a sender at a null MX domain cannot get replies. */
+	if (s->listener->cl->mode == LISTENER_MX && !s->authenticated &&
+	    !a.null && !conf_is_local_domain(s->srv->conf, a.domain,
+	    strlen(a.domain))) {
+		smtp_dnscheck_sender(s, &a, &p);
+		return;
+	}
+	smtp_tx_begin(s, &a, &p);
+}
+
+void
+smtp_tx_begin(struct smtp_session *s, const struct addr *a,
+    const struct smtp_mail_params *p)
+{
+	struct smtp_tx *tx = xcalloc(1, sizeof(*tx));
+
 	tx->s = s;
-	tx->params = p;
-	if (addr_format(&a, tx->sender, sizeof(tx->sender)) == -1)
+	tx->params = *p;
+	if (addr_format(a, tx->sender, sizeof(tx->sender)) == -1)
 		fatalx("parsed address does not fit");
 	s->tx = tx;
 	smtp_reply(s, R_MAIL_OK);
 }
 
-static void
-tx_add_rcpt(struct smtp_tx *tx, const struct addr *a)
+void
+smtp_tx_add_rcpt(struct smtp_tx *tx, const struct addr *a)
 {
 	char buf[ADDR_BUFSZ];
 
@@ -458,12 +472,19 @@ smtp_proceed_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, R_TOO_MANY_RECIPIENTS);
 		return;
 	}
-	if (policy_check_rcpt(&s->srv->policy, &a, s->authenticated,
-	    &reply) == POLICY_RCPT_REJECT) {
+	switch (policy_check_rcpt(&s->srv->policy, &a, s->authenticated,
+	    &reply)) {
+	case POLICY_RCPT_REJECT:
 		smtp_reply(s, reply);
 		return;
+	case POLICY_RCPT_RELAY:
+		/* RFC 7505: a null MX domain is refused now, not bounced. */
+		smtp_dnscheck_rcpt(s, &a);
+		return;
+	case POLICY_RCPT_LOCAL:
+		break;
 	}
-	tx_add_rcpt(tx, &a);
+	smtp_tx_add_rcpt(tx, &a);
 	smtp_reply(s, R_RCPT_OK);
 }
 
