@@ -426,7 +426,7 @@ sasl_exchange_step(struct sasl_exchange *ex, const char *b64_in, size_t len,
 	if (len == 1 && b64_in[0] == '*')
 		return sasl_finish(ex, SASL_CANCELLED);
 	if (first && len == 1 && b64_in[0] == '=')
-		len = 0;		/* RFC 4954 §4: empty initial response */
+		len = 0;	/* RFC 4954 §4: empty initial response */
 	if ((n = sasl_b64_decode(b64_in, len, dec, sizeof(dec))) == -1)
 		return sasl_finish(ex, SASL_BAD_BASE64);
 	rc = sasl_dispatch(ex, have, dec, (size_t)n, b64_out, outsz);

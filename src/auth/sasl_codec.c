@@ -99,7 +99,8 @@ sasl_b64_encode(const unsigned char *in, size_t len, char *out,
 	if (outsz == 0 || len > (outsz - 1) / 4 * 3)
 		return -1;
 	for (i = 0; i + 3 <= len; i += 3) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = sasl_b64_alphabet[v >> 18 & 0x3f];
 		out[o++] = sasl_b64_alphabet[v >> 12 & 0x3f];
 		out[o++] = sasl_b64_alphabet[v >> 6 & 0x3f];
@@ -111,7 +112,8 @@ sasl_b64_encode(const unsigned char *in, size_t len, char *out,
 			v |= (unsigned)in[i + 1] << 8;
 		out[o++] = sasl_b64_alphabet[v >> 18 & 0x3f];
 		out[o++] = sasl_b64_alphabet[v >> 12 & 0x3f];
-		out[o++] = len - i == 2 ? sasl_b64_alphabet[v >> 6 & 0x3f] : '=';
+		out[o++] = len - i == 2 ?
+		    sasl_b64_alphabet[v >> 6 & 0x3f] : '=';
 		out[o++] = '=';
 	}
 	out[o] = '\0';

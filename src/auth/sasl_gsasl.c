@@ -293,9 +293,12 @@ sasl_gsasl_failure(struct sasl_exchange *ex, int rc)
 		if (authid != NULL)
 			sasl_set_user(ex, authid);
 	}
-	ex->reason = rc == GSASL_AUTHENTICATION_ERROR || rc == GSASL_NO_PASSWORD ?
-	    "invalid-credentials" : rc == GSASL_NO_CB_TLS_UNIQUE ||
-	    rc == GSASL_NO_CB_TLS_EXPORTER ? "channel-binding" : "malformed";
+	if (rc == GSASL_AUTHENTICATION_ERROR || rc == GSASL_NO_PASSWORD)
+		ex->reason = "invalid-credentials";
+	else if (rc == GSASL_NO_CB_TLS_UNIQUE || rc == GSASL_NO_CB_TLS_EXPORTER)
+		ex->reason = "channel-binding";
+	else
+		ex->reason = "malformed";
 	return SASL_BAD;
 }
 

@@ -132,7 +132,8 @@ tls_ctx_policy(SSL_CTX *ctx)
 	    !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS))
 		return -1;
 	if (!SSL_CTX_set_session_id_context(ctx,
-	    (const unsigned char *)TLS_SID_CONTEXT, sizeof(TLS_SID_CONTEXT) - 1))
+	    (const unsigned char *)TLS_SID_CONTEXT,
+	    sizeof(TLS_SID_CONTEXT) - 1))
 		return -1;
 	return 0;
 }
@@ -325,8 +326,9 @@ tls_channel_binding(SSL *ssl, struct sasl_cbind *cb)
 	memset(cb, 0, sizeof(*cb));
 	if (ssl == NULL || !SSL_is_init_finished(ssl))
 		return -1;
-	/* RFC 9266 §2: TLS 1.3, or TLS 1.2 only with extended master secret. */
-	if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_get_extms_support(ssl) == 1) {
+	/* RFC 9266 §2: TLS 1.3, or TLS 1.2 with extended master secret. */
+	if (SSL_version(ssl) >= TLS1_3_VERSION ||
+	    SSL_get_extms_support(ssl) == 1) {
 		if (SSL_export_keying_material(ssl, cb->exporter,
 		    SASL_CB_EXPORTER_LEN, label, sizeof(label) - 1, NULL, 0,
 		    0) == 1)

@@ -115,10 +115,13 @@ fuzz_plain(const uint8_t *p, size_t n)
 	char field[SASL_USER_MAX];
 
 	if (sasl_plain_parse(p, n, &m) == 0) {
+		size_t total = strlen(m.authzid) + strlen(m.authcid) +
+		    m.passwdlen + 2;
+
 		if (m.authcid[0] == '\0' || m.passwdlen == 0 ||
 		    strlen(m.passwd) != m.passwdlen || !fuzz_clean(m.authzid) ||
 		    !fuzz_clean(m.authcid) || !fuzz_clean(m.passwd) ||
-		    strlen(m.authzid) + strlen(m.authcid) + m.passwdlen + 2 != n)
+		    total != n)
 			abort();
 	}
 	if (sasl_login_field(p, n, field, sizeof(field)) >= 0 &&

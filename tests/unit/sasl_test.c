@@ -228,10 +228,12 @@ test_exchange_new(void **state)
 		const char	*mech;
 		int		 want;	/* -1: created */
 	} cases[] = {
-		{ 1, "PLAIN", -1 }, { 1, "plain", -1 }, { 1, "Scram-Sha-256", -1 },
+		{ 1, "PLAIN", -1 }, { 1, "plain", -1 },
+		{ 1, "Scram-Sha-256", -1 },
 		{ 1, "CRAM-MD5", -1 }, { 0, "CRAM-MD5", SASL_BAD_MECH },
 		{ 1, "FOO", SASL_BAD_MECH }, { 1, "DIGEST-MD5", SASL_BAD_MECH },
-		{ 1, "SCRAM-SHA-1", SASL_BAD_MECH }, { 1, "PLAI", SASL_BAD_MECH },
+		{ 1, "SCRAM-SHA-1", SASL_BAD_MECH },
+		{ 1, "PLAI", SASL_BAD_MECH },
 		{ 1, "", SASL_BAD_MECH },
 		{ 1, "SCRAM-SHA-256-PLUS", SASL_NEED_TLS },
 		{ 0, "SCRAM-SHA-256-PLUS", SASL_BAD_MECH },
@@ -268,7 +270,7 @@ test_plain_table(void **state)
 {
 	static const struct {
 		const char	*name;
-		int		 ir;		/* response as initial response */
+		int		 ir;	/* response as initial response */
 		const char	*authzid, *user, *pw;
 		int		 want;
 		const char	*key;
@@ -847,7 +849,8 @@ test_base64(void **state)
 	static const struct {
 		const char *raw, *enc;
 	} ok[] = {	/* RFC 4648 §10 */
-		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
 		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
 		{ "foobar", "Zm9vYmFy" },
 	};
