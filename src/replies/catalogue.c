@@ -159,7 +159,7 @@ cat_parse_code(const char *s, size_t len, struct cat_code *c)
 		return j == len ? 0 : -1;
 	j = i;
 	if (len - i != 3 || s[i] == '0' ||
-	    (c->basic = cat_digits(s, len, &j, 3)) < 0)
+	    (c->basic = cat_digits(s, len, &j, 3)) < 0 || j != len)
 		return -1;
 	c->type = CAT_CODE_BASIC;
 	c->cls = c->basic / 100;
