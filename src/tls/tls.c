@@ -204,6 +204,11 @@ tls_ensure_files(const struct conf *conf, const char *cert, const char *key,
 		    have_cert ? key : cert);
 		return -1;
 	}
+	if (strcmp(cert, key) == 0) {
+		(void)snprintf(why, whysz, "tls: %s does not exist (a "
+		    "self-signed pair needs two different paths)", cert);
+		return -1;
+	}
 	if (tls_selfsigned_create(conf->hostname, cert, key, why,
 	    whysz) == -1)
 		return -1;

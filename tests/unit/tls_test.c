@@ -279,6 +279,15 @@ test_load_errors(void **state)
 	conf.tls_certificate = keypath;
 	assert_null(tls_server_new(&conf, why, sizeof(why)));
 	conf.tls_certificate = certpath;
+
+	/* One missing path for both: nothing is generated over itself. */
+	(void)snprintf(saved, sizeof(saved), "%s/combined.pem", tmpdir);
+	conf.tls_certificate = conf.tls_key = saved;
+	assert_null(tls_server_new(&conf, why, sizeof(why)));
+	assert_non_null(strstr(why, "two different paths"));
+	assert_int_equal(access(saved, F_OK), -1);
+	conf.tls_certificate = certpath;
+	conf.tls_key = keypath;
 }
 
 static void
