@@ -503,21 +503,27 @@ test_verify_user(void **state)
 {
 	struct fixture *f = *state;
 	struct timespec t0;
-	double known, unknown;
+	double known = 1e9, unknown = 1e9, ms;
+	int i;
 
 	add_user(f, "alice@example.test", "open sesame", 0);
 	assert_int_equal(password_verify_user(f->db, "alice@example.test",
 	    "open sesame", 11), 1);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(password_verify_user(f->db, "alice@example.test",
-	    "open sesamE", 11), 0);
-	known = elapsed_ms(&t0);
 	assert_int_equal(password_verify_user(f->db, "alice@example.test",
 	    "", 0), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(password_verify_user(f->db, "bob@example.test",
-	    "open sesame", 11), 0);
-	unknown = elapsed_ms(&t0);
+	/* Best of three, interleaved, so that load on the machine cancels. */
+	for (i = 0; i < 3; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(password_verify_user(f->db,
+		    "alice@example.test", "open sesamE", 11), 0);
+		if ((ms = elapsed_ms(&t0)) < known)
+			known = ms;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(password_verify_user(f->db,
+		    "bob@example.test", "open sesame", 11), 0);
+		if ((ms = elapsed_ms(&t0)) < unknown)
+			unknown = ms;
+	}
 	/* The unknown user pays for an argon2 verification too. */
 	print_message("# verify: known user %.1f ms, unknown %.1f ms\n",
 	    known, unknown);
@@ -528,9 +534,21 @@ struct writer {
 	char		 path[128];
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	int		 locked;
+	int		 locked;	/* holds the write lock */
+	int		 committing;	/* set just before COMMIT */
 	int		 hold_ms;
 };
+
+static int
+writer_committing(struct writer *w)
+{
+	int v;
+
+	pthread_mutex_lock(&w->mu);
+	v = w->committing;
+	pthread_mutex_unlock(&w->mu);
+	return v;
+}
 
 /* Holds the write lock on a second handle for a while, then commits. */
 static void *
@@ -553,6 +571,9 @@ writer_main(void *arg)
 	pthread_mutex_unlock(&w->mu);
 	ts.tv_nsec = w->hold_ms * 1000000L;
 	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&w->mu);
+	w->committing = 1;
+	pthread_mutex_unlock(&w->mu);
 	assert_int_equal(userdb_commit(db2, why, sizeof(why)), 0);
 	userdb_close(db2);
 	return NULL;
@@ -575,7 +596,7 @@ test_concurrent_writer(void **state)
 	(void)snprintf(w.path, sizeof(w.path), "%s", f->path);
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
-	w.hold_ms = 400;
+	w.hold_ms = 800;
 	assert_int_equal(pthread_create(&th, NULL, writer_main, &w), 0);
 	pthread_mutex_lock(&w.mu);
 	while (!w.locked)
@@ -583,12 +604,11 @@ test_concurrent_writer(void **state)
 	pthread_mutex_unlock(&w.mu);
 
 	/* WAL: reads go on while the other handle holds the write lock. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(userdb_recipient_exists(f->db, "alice@example.test"),
 	    1);
 	assert_int_equal(userdb_recipient_exists(f->db, "held@example.test"),
 	    0);
-	assert_true(elapsed_ms(&t0) < 200);
+	assert_int_equal(writer_committing(&w), 0);
 
 	/* A write waits (busy timeout) and then succeeds. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -596,10 +616,11 @@ test_concurrent_writer(void **state)
 	    sizeof(f->why)) != 0)
 		fail_msg("add while locked: %s", f->why);
 	ms = elapsed_ms(&t0);
+	/* It could only get the lock once the other handle committed. */
+	assert_int_equal(writer_committing(&w), 1);
 	userdb_secrets_clear(&s);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	print_message("# write waited %.0f ms for the other handle\n", ms);
-	assert_true(ms > 100);
 	/* Both writes are there, seen from this handle. */
 	assert_int_equal(userdb_recipient_exists(f->db, "held@example.test"),
 	    1);
