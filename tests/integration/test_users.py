@@ -422,3 +422,82 @@ def test_cli_writes_while_server_runs(mk):
     assert s.cli("user", "list").stdout == "live@example.test\n"
     assert argon2_ok(user_row(s, "live@example.test")["argon2"], password)
     assert password not in s.log_text()
+
+
+def _read_until(fd, marker, timeout=30.0):
+    """Bytes read from fd until marker shows up (or the time is out)."""
+    import select
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while marker not in buf and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+    assert marker in buf, buf
+    return buf
+
+
+def _echo_off(fd, timeout=30.0):
+    import termios
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not termios.tcgetattr(fd)[3] & termios.ECHO:
+            return
+        time.sleep(0.02)
+    raise AssertionError("echo never turned off")
+
+
+def _drain(fd):
+    import select
+    out = b""
+    try:
+        while select.select([fd], [], [], 0.2)[0]:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:     # EIO once the terminal's last user is gone
+        pass
+    return out
+
+
+@pytest.mark.parametrize("second,code", [("Tty-pass-93c1", 0),
+                                         ("Tty-pass-other", EX_DATAERR)])
+def test_password_prompt_on_terminal(srv, second, code):
+    """On a terminal the password is asked twice, without echo."""
+    import pty
+    password = "Tty-pass-93c1"
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    proc = subprocess.Popen(
+        [POSTERN, "user", "add", "tty@example.test", "-c", str(srv.conf)],
+        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env)
+    os.close(slave)
+    try:
+        err = _read_until(proc.stderr.fileno(), b"Password: ")
+        _echo_off(master)
+        os.write(master, password.encode() + b"\n")
+        err += _read_until(proc.stderr.fileno(), b"Retype password: ")
+        os.write(master, second.encode() + b"\n")
+        out, rest = proc.communicate(timeout=60)
+        err += rest
+        echoed = _drain(master)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert proc.returncode == code, err
+    assert password.encode() not in echoed + out + err
+    if code == 0:
+        assert out == b"user tty@example.test added\n"
+        assert argon2_ok(user_row(srv, "tty@example.test")["argon2"],
+                         password)
+    else:
+        assert b"the passwords do not match" in err
+        assert out == b""
