@@ -399,6 +399,8 @@ print_banner(const struct conf *conf)
 {
 	size_t i;
 
+	for (i = 0; i < conf->warnings.n; i++)
+		log_warnx("event=config-warning %s", conf->warnings.v[i]);
 	for (i = 0; i < conf->nlisteners; i++)
 		log_info("event=listening listener=%s address=%s mode=%s",
 		    conf->listeners[i].name, conf->listeners[i].address,

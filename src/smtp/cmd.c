@@ -230,7 +230,14 @@ smtp_parse_rcpt(const char *args, size_t len, int smtputf8, struct addr *a,
 		*err = R_SYNTAX_RCPT;
 		return -1;
 	}
-	if ((n = addr_parse_path(a, args + skip, len - skip, 0, 1)) < 0) {
+	/* RFC 5321 §4.1.1.3: "<Postmaster>" with no domain is allowed. */
+	if (len - skip >= 12 && strncasecmp(args + skip, "<postmaster>", 12)
+	    == 0) {
+		memset(a, 0, sizeof(*a));
+		memcpy(a->local, "postmaster", 11);
+		n = 12;
+	} else if ((n = addr_parse_path(a, args + skip, len - skip, 0, 1)) <
+	    0) {
 		*err = R_BAD_RECIPIENT;
 		return -1;
 	}

@@ -55,7 +55,8 @@ int smtp_parse_mail(const char *args, size_t len, struct addr *a,
     struct smtp_mail_params *p, enum reply_id *err);
 
 /*
- * Parses "TO:<path>" (no RCPT parameters are offered). smtputf8: the
+ * Parses "TO:<path>" (no RCPT parameters are offered). "<Postmaster>"
+ * gives local part "postmaster" and an empty domain. smtputf8: the
  * transaction's SMTPUTF8 flag. 0 or -1 with *err.
  */
 int smtp_parse_rcpt(const char *args, size_t len, int smtputf8,

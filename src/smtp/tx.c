@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -467,6 +468,14 @@ smtp_proceed_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	    &reply) == -1) {
 		smtp_reply(s, reply);
 		return;
+	}
+	if (a.domain[0] == '\0') {	/* <Postmaster>: RFC 5321 §4.5.1 */
+		if (s->srv->conf->local_domains.n == 0) {
+			smtp_reply(s, R_UNKNOWN_USER);
+			return;
+		}
+		(void)snprintf(a.domain, sizeof(a.domain), "%s",
+		    s->srv->conf->local_domains.v[0]);
 	}
 	if (tx->nrcpts >= s->srv->conf->max_recipients) {
 		smtp_reply(s, R_TOO_MANY_RECIPIENTS);

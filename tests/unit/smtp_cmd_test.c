@@ -120,7 +120,10 @@ test_rcpt(void **state)
 	} cases[] = {
 		{ "TO:<u@example.test>", 0, 1, 0 },
 		{ "to: <u+tag@example.test>", 0, 1, 0 },
-		{ "TO:<postmaster>", 0, 0, R_BAD_RECIPIENT },
+		{ "TO:<postmaster>", 0, 1, 0 },
+		{ "TO:<PostMaster>", 0, 1, 0 },
+		{ "TO:<postmasterx>", 0, 0, R_BAD_RECIPIENT },
+		{ "TO:<nobody>", 0, 0, R_BAD_RECIPIENT },
 		{ "TO:<>", 0, 0, R_BAD_RECIPIENT },
 		{ "TO:<u@example.test> NOTIFY=NEVER", 0, 0,
 		    R_UNKNOWN_PARAMETER },
