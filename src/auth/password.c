@@ -134,8 +134,8 @@ password_make_scram(const char *pw, size_t len, struct userdb_secrets *out,
 	copy[len] = '\0';
 	grc = gsasl_saslprep(copy, GSASL_ALLOW_UNASSIGNED, &prep, NULL);
 	if (grc != GSASL_OK || prep == NULL || *prep == '\0') {
-		(void)snprintf(why, whysz, "password contains characters "
-		    "SASLprep (RFC 4013) prohibits");
+		(void)snprintf(why, whysz, "password is not UTF-8 or has "
+		    "characters SASLprep (RFC 4013) prohibits");
 		errno = EINVAL;
 		goto fail;
 	}

@@ -172,6 +172,7 @@ test_make_secrets_inputs(void **state)
 		{ "cr", "ab\rcd", 5, 0, -1, "CR" },
 		{ "lf", "ab\ncd", 5, 0, -1, "LF" },
 		{ "control", "ab\001cd", 5, 0, -1, "SASLprep" },
+		{ "latin1", "caf\xe9", 4, 0, -1, "UTF-8" },
 		{ "max", long_pw, PASSWORD_MAX, 0, 0, NULL },
 		{ "over max", long_pw, PASSWORD_MAX + 1, 0, -1, "longer" },
 		{ "cram max", long_pw, PASSWORD_CRAM_MAX, 1, 0, NULL },
