@@ -401,6 +401,25 @@ done:
 	return rc;
 }
 
+/* userdb_alias_list() callback: warns about an alias naming arg's key. */
+static int
+user_alias_warn(const char *address, const char *const *targets, size_t n,
+    void *arg)
+{
+	const char *key = arg;
+	struct addr a;
+	char tkey[ADDR_BUFSZ];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (addr_parse_mailbox(&a, targets[i], 1) == 0 &&
+		    addr_lookup_key(&a, tkey, sizeof(tkey)) != -1 &&
+		    strcmp(tkey, key) == 0)
+			fprintf(stderr, "postern: warning: alias %s still has "
+			    "target %s\n", address, targets[i]);
+	return 0;
+}
+
 static int
 user_del(const struct conf *conf, const struct user_args *args)
 {
@@ -419,6 +438,7 @@ user_del(const struct conf *conf, const struct user_args *args)
 		goto done;
 	}
 	printf("user %s deleted\n", key);
+	(void)userdb_alias_list(db, user_alias_warn, key);
 done:
 	userdb_close(db);
 	return rc;

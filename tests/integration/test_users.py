@@ -109,9 +109,13 @@ def test_add_list_passwd_del(srv):
     assert p.returncode == EX_DATAERR
     assert "no such user: carol@example.test" in p.stderr
 
+    assert srv.cli("alias", "add", "team@example.test",
+                   "Alice+x@example.test").returncode == 0
     p = srv.cli("user", "del", "ALICE@example.test")
     assert (p.returncode, p.stdout) == (0,
                                         "user alice@example.test deleted\n")
+    assert "alias team@example.test still has target Alice+x@example.test" \
+        in p.stderr
     assert srv.cli("user", "list").stdout == "bob@example.org\n"
     p = srv.cli("user", "del", "alice@example.test")
     assert p.returncode == EX_DATAERR
