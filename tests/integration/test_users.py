@@ -505,3 +505,25 @@ def test_password_prompt_on_terminal(srv, second, code):
     else:
         assert b"the passwords do not match" in err
         assert out == b""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown")
+def test_new_database_given_to_server_user(mk, tmp_path):
+    """Run as root with [server] user set, a new store (and the directory
+    made for it) belongs to that user, so the server can open it after
+    dropping privileges."""
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    where = tmp_path / "lib" / "users.db"
+    s = mk(sections={"server": {"user": "nobody"},
+                     "auth": {"database": str(where)}}, start=False)
+    p = add(s, "n@example.test")
+    assert p.returncode == 0, p.stderr
+    for path in (where, where.parent):
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    assert stat.S_IMODE(os.stat(where).st_mode) == 0o600
+    # An existing store keeps its owner.
+    os.chown(where, 0, 0)
+    assert add(s, "m@example.test").returncode == 0
+    assert os.stat(where).st_uid == 0
