@@ -93,9 +93,12 @@ client_send_line(struct smtp_client *c, const char *shown, const char *fmt,
 	client_transcript(c, SMTP_CLIENT_SENT, shown != NULL ? shown : line,
 	    shown != NULL ? strlen(shown) : (size_t)n);
 	memcpy(line + n, "\r\n", 2);
-	if (bufferevent_write(c->bev, line, (size_t)n + 2) == -1)
+	if (bufferevent_write(c->bev, line, (size_t)n + 2) == -1) {
 		client_fail(c, SMTP_CLIENT_E_INTERNAL, NULL, "cannot queue "
 		    "output");
+		return;
+	}
+	client_arm(c, client_cmd_timeout(c));
 }
 
 void
@@ -198,8 +201,9 @@ smtp_client_free(struct smtp_client *c)
 		return;
 	client_close(c);
 	client_auth_free(c);
-	client_tx_abort(c);
-	client_tx_free(c);
+	client_tx_free(c);	/* results are not written: nobody waits */
+	free(c->inbuf);
+	free(c->outbuf);
 	event_free(c->timer);
 	event_free(c->done_ev);
 	free(c->addrs);
@@ -292,6 +296,17 @@ client_connect_one(struct smtp_client *c)
 	    (const struct sockaddr *)ss, sa_len(ss));
 }
 
+/* Notes why addrs[addr_i] failed and moves on to the next one. */
+static void
+client_connect_failed(struct smtp_client *c, const char *why)
+{
+	(void)snprintf(c->err.why, sizeof(c->err.why), "%s: %s", c->peer,
+	    why);
+	client_info(c, "cannot connect to %s", c->err.why);
+	client_close(c);
+	c->addr_i++;
+}
+
 /* Tries the next address, or fails when none is left. */
 static void
 client_connect_next(struct smtp_client *c)
@@ -299,19 +314,411 @@ client_connect_next(struct smtp_client *c)
 	unsigned t = c->p->connect_timeout ? c->p->connect_timeout :
 	    DEFAULT_CONNECT_TIMEOUT;
 
+	char last[SMTP_CLIENT_WHY_MAX];
+
 	while (c->addr_i < c->naddrs) {
 		peer_str(&c->addrs[c->addr_i], c->peer, sizeof(c->peer));
 		if (client_connect_one(c) == 0) {
 			client_arm(c, t);
 			return;
 		}
-		(void)snprintf(c->err.why, sizeof(c->err.why), "%s: %s",
-		    c->peer, strerror(errno));
-		client_info(c, "cannot connect to %s", c->err.why);
-		client_close(c);
-		c->addr_i++;
+		client_connect_failed(c, strerror(errno));
 	}
-	client_fail(c, SMTP_CLIENT_E_CONNECT, NULL, "%s", c->naddrs > 1 ?
-	    "no address accepted a connection (last: see above)" :
-	    c->err.why);
+	(void)snprintf(last, sizeof(last), "%s", c->err.why);
+	if (c->naddrs > 1)
+		client_fail(c, SMTP_CLIENT_E_CONNECT, NULL, "all %zu addresses "
+		    "failed; last: %s", c->naddrs, last);
+	else
+		client_fail(c, SMTP_CLIENT_E_CONNECT, NULL, "%s", last);
+}
+
+static void
+client_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_client *c = arg;
+
+	switch (c->state) {
+	case STATE_CONNECTING:
+		client_connect_failed(c, "connection timed out");
+		client_connect_next(c);
+		break;
+	case STATE_QUIT:
+		client_close(c);
+		c->state = STATE_CLOSED;
+		client_complete(c, 0);
+		break;
+	default:
+		client_fail(c, SMTP_CLIENT_E_TIMEOUT, NULL, "%s: no reply "
+		    "within the time limit", c->peer);
+		break;
+	}
+}
+
+/* Starts the TLS handshake over the plain connection. */
+static void
+client_start_tls(struct smtp_client *c)
+{
+	char why[SMTP_CLIENT_WHY_MAX];
+
+	if (c->p->tls_ctx == NULL) {
+		client_fail(c, SMTP_CLIENT_E_TLS, NULL, "no TLS context");
+		return;
+	}
+	if ((c->ssl = client_tls_ssl_new(c->p->tls_ctx, c->p->server_name,
+	    why, sizeof(why))) == NULL) {
+		client_fail(c, SMTP_CLIENT_E_TLS, NULL, "%s", why);
+		return;
+	}
+	c->bev = bufferevent_openssl_filter_new(c->base, c->plain, c->ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		c->ssl = NULL;	/* XXX leaked: libevent may have freed it */
+		c->bev = c->plain;
+		client_fail(c, SMTP_CLIENT_E_TLS, NULL, "cannot start TLS");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CLIENT_BODY_CHUNK, 0);
+	(void)bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->state = STATE_TLS_HANDSHAKE;
+	client_arm(c, client_cmd_timeout(c));
+}
+
+static void
+client_tls_done(struct smtp_client *c)
+{
+	int implicit = c->p->tls == SMTP_CLIENT_TLS_IMPLICIT;
+
+	client_tls_describe(c->ssl, &c->tls);
+	c->in_tls = 1;
+	if (c->tls.verified)
+		client_info(c, "TLS %s %s; certificate verified: %s",
+		    c->tls.version, c->tls.cipher, c->tls.peer);
+	else
+		client_info(c, "TLS %s %s; certificate NOT verified: %s",
+		    c->tls.version, c->tls.cipher, c->tls.verify_error);
+	if (c->p->tls_verify && !c->tls.verified) {
+		client_fail(c, SMTP_CLIENT_E_TLS_VERIFY, NULL, "%s: server "
+		    "certificate not verified: %s", c->peer,
+		    c->tls.verify_error);
+		return;
+	}
+	if (implicit) {
+		c->state = STATE_GREETING;
+		client_arm(c, client_cmd_timeout(c));
+		return;
+	}
+	memset(&c->ehlo, 0, sizeof(c->ehlo));
+	c->state = STATE_EHLO;
+	client_send_line(c, NULL, "EHLO %s", c->p->helo);
+}
+
+static void
+client_connected(struct smtp_client *c)
+{
+	client_info(c, "connected to %s", c->peer);
+	if (c->p->tls == SMTP_CLIENT_TLS_IMPLICIT) {
+		client_start_tls(c);
+		return;
+	}
+	c->state = STATE_GREETING;
+	client_arm(c, client_cmd_timeout(c));
+}
+
+static void
+client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_client *c = arg;
+	unsigned long sslerr;
+	char why[SMTP_CLIENT_WHY_MAX];
+
+	if (c->state == STATE_CONNECTING) {
+		if (what & BEV_EVENT_CONNECTED)
+			client_connected(c);
+		else {
+			client_connect_failed(c, strerror(
+			    EVUTIL_SOCKET_ERROR()));
+			client_connect_next(c);
+		}
+		return;
+	}
+	if (c->state == STATE_TLS_HANDSHAKE) {
+		if (what & BEV_EVENT_CONNECTED) {
+			client_tls_done(c);
+			return;
+		}
+		sslerr = bufferevent_get_openssl_error(bev);
+		client_tls_handshake_error(sslerr, why, sizeof(why));
+		ERR_clear_error();
+		client_fail(c, SMTP_CLIENT_E_TLS, NULL, "%s: %s", c->peer, why);
+		return;
+	}
+	if (c->state == STATE_QUIT) {
+		client_close(c);
+		c->state = STATE_CLOSED;
+		client_complete(c, 0);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		client_fail(c, SMTP_CLIENT_E_LOST, NULL, "%s: connection %s",
+		    c->peer, (what & BEV_EVENT_EOF) ? "closed by the server" :
+		    "lost");
+}
+
+static void
+client_write(struct bufferevent *bev, void *arg)
+{
+	struct smtp_client *c = arg;
+
+	if (c->state == STATE_BODY)
+		client_tx_pump(c);
+}
+
+static void
+client_greeting(struct smtp_client *c, const struct smtp_reply *r)
+{
+	c->greeting = *r;
+	if (r->code != 220) {
+		client_send_line(c, NULL, "QUIT");
+		client_fail(c, SMTP_CLIENT_E_REFUSED, r, "%s: the server "
+		    "refused the session", c->peer);
+		return;
+	}
+	c->state = STATE_EHLO;
+	client_send_line(c, NULL, "EHLO %s", c->p->helo);
+}
+
+/* After EHLO/HELO: STARTTLS, AUTH, or ready. */
+static void
+client_after_ehlo(struct smtp_client *c)
+{
+	int offered = (c->ehlo.ext & SMTP_EXT_STARTTLS) != 0;
+
+	if (!c->in_tls && (c->p->tls == SMTP_CLIENT_TLS_STARTTLS ||
+	    (c->p->tls == SMTP_CLIENT_TLS_OPPORTUNISTIC && offered))) {
+		if (!offered) {
+			client_fail(c, SMTP_CLIENT_E_TLS_UNAVAILABLE, NULL,
+			    "%s: the server does not offer STARTTLS", c->peer);
+			return;
+		}
+		c->state = STATE_STARTTLS;
+		client_send_line(c, NULL, "STARTTLS");
+		return;
+	}
+	if (c->p->user != NULL) {
+		client_auth_start(c);
+		return;
+	}
+	client_ready(c);
+}
+
+static void
+client_ehlo_reply(struct smtp_client *c, const struct smtp_reply *r)
+{
+	if (smtp_reply_ok(r)) {
+		if (c->state == STATE_EHLO)
+			smtp_ehlo_parse(r, &c->ehlo);
+		else
+			memset(&c->ehlo, 0, sizeof(c->ehlo));
+		client_after_ehlo(c);
+		return;
+	}
+	if (c->state == STATE_EHLO && r->code >= 500 && !c->in_tls) {
+		c->state = STATE_HELO;
+		client_send_line(c, NULL, "HELO %s", c->p->helo);
+		return;
+	}
+	client_fail(c, SMTP_CLIENT_E_REFUSED, r, "%s: %s refused", c->peer,
+	    c->state == STATE_EHLO ? "EHLO" : "HELO");
+}
+
+static void
+client_starttls_reply(struct smtp_client *c, const struct smtp_reply *r)
+{
+	if (r->code == 220) {
+		/* RFC 3207 §6: nothing may come before the handshake */
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+			client_fail(c, SMTP_CLIENT_E_PROTOCOL, NULL, "%s: "
+			    "data after the STARTTLS reply", c->peer);
+			return;
+		}
+		client_start_tls(c);
+		return;
+	}
+	if (c->p->tls == SMTP_CLIENT_TLS_STARTTLS) {
+		client_fail(c, SMTP_CLIENT_E_TLS_UNAVAILABLE, r, "%s: STARTTLS "
+		    "refused", c->peer);
+		return;
+	}
+	client_info(c, "STARTTLS refused; going on without TLS");
+	c->ehlo.ext &= ~(unsigned)SMTP_EXT_STARTTLS;
+	client_after_ehlo(c);
+}
+
+static void
+client_quit_reply(struct smtp_client *c)
+{
+	client_close(c);
+	c->state = STATE_CLOSED;
+	client_complete(c, 0);
+}
+
+static void
+client_dispatch(struct smtp_client *c, const struct smtp_reply *r)
+{
+	switch (c->state) {
+	case STATE_GREETING:
+		client_greeting(c, r);
+		break;
+	case STATE_EHLO:
+	case STATE_HELO:
+		client_ehlo_reply(c, r);
+		break;
+	case STATE_STARTTLS:
+		client_starttls_reply(c, r);
+		break;
+	case STATE_AUTH:
+		client_auth_reply(c, r);
+		break;
+	case STATE_RSET:
+	case STATE_TX:
+	case STATE_BODY:
+	case STATE_DOT:
+		client_tx_reply(c, r);
+		break;
+	case STATE_QUIT:
+		client_quit_reply(c);
+		break;
+	default:
+		client_fail(c, SMTP_CLIENT_E_PROTOCOL, r, "%s: unexpected "
+		    "reply", c->peer);
+		break;
+	}
+}
+
+/* One complete line of input: 1 to go on, 0 to stop reading. */
+static int
+client_line(struct smtp_client *c, const char *line, size_t len)
+{
+	char why[SMTP_CLIENT_WHY_MAX];
+	struct smtp_reply r;
+
+	client_transcript(c, SMTP_CLIENT_RECEIVED, line, len);
+	switch (smtp_reply_parse_line(&c->parser, line, len, why,
+	    sizeof(why))) {
+	case SMTP_REPLY_MORE:
+		return 1;
+	case SMTP_REPLY_ERROR:
+		client_fail(c, SMTP_CLIENT_E_PROTOCOL, NULL, "%s: %s", c->peer,
+		    why);
+		return 0;
+	case SMTP_REPLY_DONE:
+		break;
+	}
+	r = c->parser.reply;
+	smtp_reply_parser_init(&c->parser);
+	if (c->state != STATE_BODY)
+		evtimer_del(c->timer);
+	client_dispatch(c, &r);
+	return 1;
+}
+
+static void
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct smtp_client *c = arg;
+	char line[SMTP_CLIENT_LINE_MAX + 1];
+	struct evbuffer *in;
+	struct evbuffer_ptr eol;
+	size_t eol_len;
+
+	while (c->bev == bev && c->state != STATE_TLS_HANDSHAKE) {
+		in = bufferevent_get_input(bev);
+		eol = evbuffer_search_eol(in, NULL, &eol_len,
+		    EVBUFFER_EOL_CRLF);
+		if (eol.pos == -1 || eol.pos > SMTP_CLIENT_LINE_MAX) {
+			if (eol.pos != -1 ||
+			    evbuffer_get_length(in) > SMTP_CLIENT_LINE_MAX)
+				client_fail(c, SMTP_CLIENT_E_PROTOCOL, NULL,
+				    "%s: reply line too long", c->peer);
+			return;
+		}
+		(void)evbuffer_remove(in, line, (size_t)eol.pos);
+		(void)evbuffer_drain(in, eol_len);
+		line[eol.pos] = '\0';
+		if (!client_line(c, line, (size_t)eol.pos))
+			return;
+	}
+}
+
+int
+smtp_client_quit(struct smtp_client *c, smtp_client_cb cb, void *arg)
+{
+	if (client_op(c, STATE_READY, cb, arg) == -1)
+		return -1;
+	c->state = STATE_QUIT;
+	client_send_line(c, NULL, "QUIT");
+	client_arm(c, client_cmd_timeout(c));
+	return 0;
+}
+
+const struct smtp_client_error *
+smtp_client_error(const struct smtp_client *c)
+{
+	return &c->err;
+}
+
+const struct smtp_ehlo *
+smtp_client_ehlo(const struct smtp_client *c)
+{
+	return &c->ehlo;
+}
+
+const struct smtp_reply *
+smtp_client_greeting(const struct smtp_client *c)
+{
+	return &c->greeting;
+}
+
+const struct smtp_client_tls_info *
+smtp_client_tls(const struct smtp_client *c)
+{
+	return &c->tls;
+}
+
+const char *
+smtp_client_peer(const struct smtp_client *c)
+{
+	return c->peer;
+}
+
+const char *
+smtp_client_auth_mech(const struct smtp_client *c)
+{
+	return c->mech[0] != '\0' ? c->mech : NULL;
+}
+
+int
+smtp_client_error_temporary(const struct smtp_client_error *e)
+{
+	if (e->reply.code >= 400 && e->reply.code < 500)
+		return 1;
+	if (e->reply.code >= 500)
+		return 0;
+	return e->kind != SMTP_CLIENT_E_AUTH_UNAVAILABLE &&
+	    e->kind != SMTP_CLIENT_E_TLS_UNAVAILABLE &&
+	    e->kind != SMTP_CLIENT_E_NONE;
+}
+
+const char *
+smtp_client_errkind_str(enum smtp_client_errkind kind)
+{
+	static const char *names[] = { "none", "connect", "timeout", "lost",
+	    "protocol", "refused", "tls", "tls-verify", "tls-unavailable",
+	    "auth", "auth-unavailable", "internal" };
+
+	if ((size_t)kind < sizeof(names) / sizeof(names[0]))
+		return names[kind];
+	return "?";
 }

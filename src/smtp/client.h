@@ -203,7 +203,7 @@ enum smtp_client_errkind {
 	SMTP_CLIENT_E_TIMEOUT,
 	SMTP_CLIENT_E_LOST,		/* the peer closed the connection */
 	SMTP_CLIENT_E_PROTOCOL,		/* malformed or unexpected reply */
-	SMTP_CLIENT_E_REFUSED,		/* greeting, EHLO/HELO or RSET refused */
+	SMTP_CLIENT_E_REFUSED,		/* greeting, EHLO/HELO, RSET refused */
 	SMTP_CLIENT_E_TLS,		/* handshake failed */
 	SMTP_CLIENT_E_TLS_VERIFY,	/* certificate not verified */
 	SMTP_CLIENT_E_TLS_UNAVAILABLE,	/* STARTTLS not offered or refused */
