@@ -138,6 +138,15 @@ class Server:
         """SIGKILL the whole process group, as a crash would."""
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
+        # The children die a moment after the parent; until they are gone
+        # their listening sockets keep the ports busy for a restart.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
         self.proc = None
 
     def stop(self):
