@@ -41,6 +41,7 @@ struct cmp_say {
 	const char	*enh_cls;	/* code, cls, class title, should */
 	const char	*no_cls;	/* code */
 	const char	*same_cls;	/* cls phrase, should */
+	const char	*same_digit;	/* cls, basic title, enh title, should */
 	const char	*kinds;		/* basic, enhanced */
 	const char	*paired;	/* enhanced, basic, basic, enhanced */
 	const char	*meaning;	/* a, title a, b, title b */
@@ -67,6 +68,7 @@ static const struct cmp_say cmp_say_tab[CAT_NLANG] = {
 		"reply it comes with (2 success, 4 temporary failure, 5 "
 		"permanent failure).",
 		"Both are %s: the client should %s.",
+		"Both belong to class %d (%s; %s): the client should %s.",
 		"%s is a basic reply code, which decides what the client "
 		"does; %s is an enhanced status code (RFC 3463), which only "
 		"adds the reason.",
@@ -94,6 +96,7 @@ static const struct cmp_say cmp_say_tab[CAT_NLANG] = {
 		"%s 自体はクラスを持たず、一緒に返される応答のクラス（2 成功、"
 		"4 一時的な失敗、5 恒久的な失敗）に従います。",
 		"どちらも %sで、クライアントは%s。",
+		"どちらもクラス %d（%s／%s）で、クライアントは%s。",
 		"%s は基本の応答コードで、クライアントの動作を決めます。%s は"
 		"拡張ステータスコード（RFC 3463）で、理由を補足するだけです。",
 		"IANA レジストリでは %s は基本コード %s と組み合わせるものと"
@@ -206,6 +209,13 @@ cmp_diff_class(struct cmp_diffs *d, const struct cmp_side *a,
 	    a->c.type == b->c.type) {
 		cmp_cls_phrase(a, lang, phrase, sizeof(phrase));
 		cmp_add(d, cmp_say(lang)->same_cls, phrase,
+		    cmp_say(lang)->should[a->c.cls]);
+		return;
+	}
+	if (a->c.cls != 0 && a->c.cls == b->c.cls) {
+		cmp_add(d, cmp_say(lang)->same_digit, a->c.cls,
+		    cat_basic_class(a->c.cls)->text[lang].title,
+		    cat_enh_class(a->c.cls)->text[lang].title,
 		    cmp_say(lang)->should[a->c.cls]);
 		return;
 	}
