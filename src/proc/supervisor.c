@@ -30,8 +30,6 @@
 #include "tls/tls.h"
 #include "util/log.h"
 
-#pragma weak deliver_process_run /* XXX until the delivery process lands */
-
 #define SUP_MAX_CHILDREN 256
 #define SUP_STOP_SECONDS 20	/* after SIGTERM, then SIGKILL */
 #define SUP_CRASH_SECONDS 2	/* a child dying sooner is restarted late */
@@ -100,11 +98,8 @@ child_main(struct supervisor *sup, struct child *c)
 		if (c->kind == CHILD_SMTP)
 			rc = smtp_worker_run(sup->conf, sup->fds, c->slot,
 			    &sup->env);
-		else if (deliver_process_run != NULL)
-			rc = deliver_process_run(sup->conf);
 		else
-			for (;;)
-				pause();
+			rc = deliver_process_run(sup->conf);
 	}
 	exit(rc);
 }
