@@ -35,6 +35,7 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all deps run check unit integration fuzz fuzz-smoke bench install \
         clean asan
@@ -95,7 +96,7 @@ run: deps build/postern
 # short fuzz run of each parser.
 check:
 	@scripts/deps.sh check
-	$(MAKE) --no-print-directory build/postern asan $(FUZZ_BIN)
+	$(MAKE) --no-print-directory -j$(NPROC) build/postern asan $(FUZZ_BIN)
 	scripts/run-unit.sh $(UNIT_BIN)
 	FUZZ_SECONDS=10 scripts/run-fuzz.sh $(FUZZ_BIN)
 	POSTERN=$(CURDIR)/build/asan/postern $(PYTHON) -m pytest -q \

@@ -51,7 +51,7 @@ smtp_state_str(enum smtp_state st)
 static void
 smtp_vreply(struct smtp_session *s, enum reply_id id, int more, va_list ap)
 {
-	char line[1024];
+	char line[SASL_CHALLENGE_MAX + 64];	/* the longest: a 334 */
 	int n;
 
 	if (s->gone)
