@@ -135,14 +135,19 @@ client_done(evutil_socket_t fd, short what, void *arg)
 static void
 client_close(struct smtp_client *c)
 {
+	/*
+	 * The bufferevents own the socket (BEV_OPT_CLOSE_ON_FREE): libevent
+	 * may finish freeing them after this callback returns, and closes
+	 * the descriptor only once its events are gone.
+	 */
 	if (c->bev != NULL && c->bev != c->plain)
 		bufferevent_free(c->bev);	/* frees plain and SSL too */
 	else if (c->plain != NULL)
 		bufferevent_free(c->plain);
+	else if (c->fd != -1)
+		(void)close(c->fd);
 	c->bev = c->plain = NULL;
 	c->ssl = NULL;
-	if (c->fd != -1)
-		(void)close(c->fd);
 	c->fd = -1;
 	evtimer_del(c->timer);
 }
@@ -284,7 +289,8 @@ client_connect_one(struct smtp_client *c)
 	    SOCK_CLOEXEC, 0);
 	if (c->fd == -1)
 		return -1;
-	c->plain = c->bev = bufferevent_socket_new(c->base, c->fd, 0);
+	c->plain = c->bev = bufferevent_socket_new(c->base, c->fd,
+	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		return -1;
 	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
