@@ -622,3 +622,92 @@ def test_reply_timeout_is_75():
     assert p.returncode == EX_TEMPFAIL
     assert p.stderr == f"postern send: 127.0.0.1:{srv.port}: no reply " \
                        "within the time limit\n"
+
+
+# ---- Postern itself as the receiving side ----
+
+POSTERN_PW = "correct horse battery staple"
+
+
+@pytest.fixture
+def postern_sub(postern, certs):
+    """A Postern with a STARTTLS submission listener (certificate 'good')
+    offering every mechanism, and the user alice@example.test."""
+    cert, key = certs["good"]
+    srv = postern({"tls": {"certificate": str(cert), "key": str(key)},
+                   "auth": {"mechanisms": "SCRAM-SHA-256, PLAIN, LOGIN, "
+                            "CRAM-MD5"},
+                   "listener sub": {"mode": "submission",
+                                    "tls": "starttls"}}, start=False)
+    srv.cli("user", "add", "alice@example.test", input=POSTERN_PW + "\n",
+            check=True)
+    return srv.start()
+
+
+def send_postern(srv, mech, password, tmp_path, body):
+    pw = tmp_path / "pw"
+    pw.write_text(password + "\n")
+    return send(srv.ports["sub"], [
+        "--tls", "starttls", "--cafile", str(certs_good(srv)),
+        "--user", "alice@example.test", "--password-file", str(pw),
+        "--mech", mech, "--from", "alice@example.test",
+        "--to", "alice@example.test", "-v"], body)
+
+
+def certs_good(srv):
+    for line in srv.conf.read_text().splitlines():
+        if line.startswith("certificate = "):
+            return line.split(" = ", 1)[1]
+    raise AssertionError("no certificate in the config")
+
+
+def test_submission_to_postern_with_each_mechanism(postern_sub, tmp_path):
+    mechs = ("SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN")
+    for i, mech in enumerate(mechs):
+        body = f"Subject: via {mech}\n\n.dot line {i}\n"
+        p = send_postern(postern_sub, mech, POSTERN_PW, tmp_path, body)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert f"* authenticated as alice@example.test with {mech}" in \
+            p.stdout
+        assert "; certificate verified: /CN=good" in p.stdout
+        assert POSTERN_PW not in p.stdout
+        # Postern offers PIPELINING: the envelope went out in one go
+        out = p.stdout.splitlines()
+        size = len(body.replace("\n", "\r\n"))
+        k = out.index(f"C: MAIL FROM:<alice@example.test> SIZE={size}")
+        assert out[k + 1:k + 3] == ["C: RCPT TO:<alice@example.test>",
+                                    "C: DATA"]
+    msgs = postern_sub.wait_delivered("alice@example.test", len(mechs))
+    for i, mech in enumerate(mechs):
+        assert any(m.endswith(f"Subject: via {mech}\n\n.dot line {i}\n"
+                              .encode()) for m in msgs), mech
+    assert all(b" with ESMTPSA id " in m for m in msgs)
+
+
+def test_wrong_password_at_postern_is_77(postern_sub, tmp_path):
+    for mech in ("SCRAM-SHA-256", "PLAIN"):
+        p = send_postern(postern_sub, mech, "not the password", tmp_path,
+                         "x\n")
+        assert p.returncode == EX_NOPERM, p.stdout + p.stderr
+        assert "S: 535 5.7.8 Authentication credentials invalid" in \
+            p.stdout
+
+
+def test_mx_delivery_to_postern(postern):
+    srv = postern({}, start=False)
+    srv.cli("user", "add", "bob@example.test", input=POSTERN_PW + "\n",
+            check=True)
+    srv.start()
+    body = "Subject: to bob\n\n.\n..\nend\n"
+    p = send(srv.port, ["--from", "someone@client.test", "--to",
+                        "bob@example.test", "--to", "nobody@example.test"],
+             body)
+    assert p.returncode == EX_UNAVAILABLE
+    out = p.stdout.splitlines()
+    assert out[0].startswith("bob@example.test: sent: 250 2.0.0 Ok: queued "
+                             "as ")
+    assert out[1].startswith("nobody@example.test: rejected: 550 5.1.1 ")
+    [msg] = srv.wait_delivered("bob@example.test")
+    # Maildir files use the local line ending, LF
+    assert msg.endswith(b"Subject: to bob\n\n.\n..\nend\n")
+    assert msg.startswith(b"Return-Path: <someone@client.test>\n")
