@@ -41,6 +41,7 @@ static void client_write(struct bufferevent *bev, void *arg);
 static void client_event(struct bufferevent *bev, short what, void *arg);
 static void client_connect_next(struct smtp_client *c);
 static void client_timeout(evutil_socket_t fd, short what, void *arg);
+static void client_connected(struct smtp_client *c);
 
 unsigned
 client_cmd_timeout(const struct smtp_client *c)
@@ -252,6 +253,31 @@ smtp_client_connect(struct smtp_client *c,
 	c->addr_i = 0;
 	c->state = STATE_CONNECTING;
 	client_connect_next(c);
+	return 0;
+}
+
+int
+smtp_client_attach(struct smtp_client *c, int fd, const char *name,
+    smtp_client_cb cb, void *arg)
+{
+	if (client_op(c, STATE_INIT, cb, arg) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	(void)snprintf(c->peer, sizeof(c->peer), "%s", name);
+	c->fd = fd;
+	c->state = STATE_CONNECTING;
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    (c->plain = c->bev = bufferevent_socket_new(c->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		client_fail(c, SMTP_CLIENT_E_CONNECT, NULL, "%s: cannot use "
+		    "the connection", c->peer);
+		return 0;
+	}
+	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CLIENT_BODY_CHUNK, 0);
+	(void)bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	client_connected(c);
 	return 0;
 }
 

@@ -274,6 +274,14 @@ int smtp_client_connect(struct smtp_client *c,
 int smtp_client_send(struct smtp_client *c, const struct smtp_client_msg *msg,
     struct smtp_reply *results, smtp_client_cb cb, void *arg);
 
+/*
+ * As smtp_client_connect(), on a socket that is already connected (an
+ * inherited descriptor, a proxy, a test's socketpair). Takes ownership of
+ * fd whatever the outcome; name is what messages call the peer.
+ */
+int smtp_client_attach(struct smtp_client *c, int fd, const char *name,
+    smtp_client_cb cb, void *arg);
+
 /* QUIT, then cb(c, 0) when the server answered or closed. */
 int smtp_client_quit(struct smtp_client *c, smtp_client_cb cb, void *arg);
 
