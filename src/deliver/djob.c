@@ -21,6 +21,7 @@
 #include "conf/conf.h"
 #include "deliver/local.h"
 #include "deliver/maildir.h"
+#include "queue/queue_id.h"
 #include "util/addr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -175,8 +176,7 @@ djob_mailbox(struct djob *j, size_t i, const struct local_target *t)
 	const char *rcpt = j->qf.env.rcpts[i];
 	char path[PATH_MAX], why[PATH_MAX + 128], name[512];
 	char reply[QSTATE_REPLY_MAX + 64];
-
-	int unsafe;
+	int unsafe, rc;
 
 	if (maildir_path(conf->maildir, t->user, t->domain, path,
 	    sizeof(path), why, sizeof(why)) == -1) {
@@ -199,9 +199,9 @@ djob_mailbox(struct djob *j, size_t i, const struct local_target *t)
 		djob_fail(j, i, 1, LOCAL_REPLY_LOOP, "local");
 		return;
 	}
-	if (maildir_deliver(path, conf->hostname, j->qf.env.sender, t->addr,
-	    j->qf.msg, j->qf.msglen, name, sizeof(name), why,
-	    sizeof(why)) == -1) {
+	if ((rc = maildir_deliver(path, conf->hostname, &j->uniq,
+	    j->qf.env.sender, t->addr, j->qf.msg, j->qf.msglen, name,
+	    sizeof(name), why, sizeof(why))) == -1) {
 		djob_io_reply(errno, reply, sizeof(reply));
 		log_warnx("id=%s to=<%s> event=maildir-failed reason=\"%s\"",
 		    j->id, t->addr, why);
@@ -212,8 +212,8 @@ djob_mailbox(struct djob *j, size_t i, const struct local_target *t)
 	j->mailboxes = xreallocarray(j->mailboxes, j->nmailboxes + 1,
 	    sizeof(*j->mailboxes));
 	j->mailboxes[j->nmailboxes++] = xstrdup(path);
-	(void)snprintf(reply, sizeof(reply), "250 2.0.0 Ok: delivered as %s",
-	    name);
+	(void)snprintf(reply, sizeof(reply), "250 2.0.0 Ok: %s as %s",
+	    rc == 1 ? "already delivered" : "delivered", name);
 	djob_log(j, rcpt, t->addr, "sent", "local", reply);
 }
 
@@ -296,6 +296,23 @@ djob_quarantine(struct djob *j, const char *why)
 	j->outcome = DJOB_CORRUPT;
 }
 
+/*
+ * The Maildir name of this message: the parts of its queue ID, so that a
+ * delivery repeated after a crash finds its earlier copy (see maildir.h).
+ */
+static void
+djob_uniq(struct djob *j)
+{
+	struct queue_id_parts p;
+
+	if (queue_id_parts(j->id, &p) == -1)
+		fatalx("djob: invalid queue id %s", j->id);
+	j->uniq.ts.tv_sec = p.sec;
+	j->uniq.ts.tv_nsec = p.usec * 1000;
+	j->uniq.pid = p.pid;
+	j->uniq.q = p.counter;
+}
+
 /* Opens the queue file and its state; 0, or -1 with j->outcome set. */
 static int
 djob_load(struct djob *j)
@@ -318,6 +335,7 @@ djob_load(struct djob *j)
 		return -1;
 	}
 	j->qf_open = 1;
+	djob_uniq(j);
 	switch (qstate_load(spool, &j->qf.env, &j->st, why, sizeof(why))) {
 	case 1:
 		j->had_state = 1;

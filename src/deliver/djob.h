@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "deliver/maildir.h"
 #include "deliver/remote.h"
 #include "queue/qfile.h"
 #include "queue/qstate.h"
@@ -64,6 +65,7 @@ struct djob {
 	size_t			 nremote;
 	char			**mailboxes;	/* Maildirs written to */
 	size_t			 nmailboxes;
+	struct maildir_uniq	 uniq;		/* Maildir name, from the ID */
 	void			*owner;		/* for the loop's use */
 };
 

@@ -260,53 +260,82 @@ maildir_open_tmp(const char *dir, const char *name, char *tmp, size_t tmpsz)
 	return fd;
 }
 
-/* tmp -> new/NAME without replacing, then the group-committed fsync. */
+/*
+ * tmp -> new/NAME without replacing, then the group-committed fsync.
+ * 1 if new/NAME was there already (tmp removed), 0, or -1.
+ */
 static int
 maildir_commit(const char *dir, const char *name, const char *tmp)
 {
 	char newdir[PATH_MAX], dst[PATH_MAX + NAME_MAX + 2];
 	struct dirsync *ds;
-	int rc;
+	int rc, exists = 0;
 
 	(void)snprintf(newdir, sizeof(newdir), "%s/new", dir);
 	(void)snprintf(dst, sizeof(dst), "%s/%s", newdir, name);
 	if ((ds = dirsync_open(newdir)) == NULL)
 		return -1;
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == -1) {
-		if ((errno != EINVAL && errno != ENOSYS) ||
-		    link(tmp, dst) == -1) {
+		if (errno == EINVAL || errno == ENOSYS)
+			rc = link(tmp, dst);
+		else
+			rc = -1;
+		if (rc == -1 && errno != EEXIST) {
 			dirsync_close(ds);
 			return -1;
 		}
+		exists = rc == -1;
 		(void)unlink(tmp);
 	}
+	/* Also when it existed: that entry may not be on disk yet. */
 	rc = dirsync_commit(ds);
 	dirsync_close(ds);
-	return rc;
+	return rc == -1 ? -1 : exists;
+}
+
+/* The names: new/ from u (or fresh), tmp/ always fresh. */
+static int
+maildir_names(const struct maildir_uniq *u, const char *host, size_t size,
+    char *name, size_t namesz, char *tmpname, size_t tmpsz)
+{
+	struct maildir_uniq fresh;
+
+	clock_gettime(CLOCK_REALTIME, &fresh.ts);
+	fresh.pid = (long)getpid();
+	fresh.q = atomic_fetch_add(&maildir_counter, 1);
+	if (u == NULL)
+		u = &fresh;
+	if (maildir_filename(name, namesz, &u->ts, (pid_t)u->pid, u->q, host,
+	    size) == -1 || maildir_filename(tmpname, tmpsz, &fresh.ts,
+	    (pid_t)fresh.pid, fresh.q, host, size) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
 int
 maildir_deliver(const char *dir, const char *host,
-    const char *return_path, const char *delivered_to, const char *msg,
-    size_t len, char *name, size_t namesz, char *why, size_t whysz)
+    const struct maildir_uniq *u, const char *return_path,
+    const char *delivered_to, const char *msg, size_t len, char *name,
+    size_t namesz, char *why, size_t whysz)
 {
 	char hdr[2 * ADDR_BUFSZ + 64], tmp[PATH_MAX + NAME_MAX + 8];
-	struct timespec ts;
-	int fd = -1, hlen, saved;
+	char tmpname[NAME_MAX + 1];
+	int fd = -1, hlen, saved, rc;
 	const char *step = "open";
 
 	tmp[0] = '\0';
 	hlen = snprintf(hdr, sizeof(hdr), "Return-Path: <%s>\nDelivered-To: "
 	    "%s\n", return_path, delivered_to);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (hlen < 0 || (size_t)hlen >= sizeof(hdr) ||
-	    maildir_filename(name, namesz, &ts, getpid(),
-	    atomic_fetch_add(&maildir_counter, 1), host,
-	    (size_t)hlen + maildir_lf_size(msg, len)) == -1) {
+	if (hlen < 0 || (size_t)hlen >= sizeof(hdr)) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	if ((fd = maildir_open_tmp(dir, name, tmp, sizeof(tmp))) == -1)
+	if (maildir_names(u, host, (size_t)hlen + maildir_lf_size(msg, len),
+	    name, namesz, tmpname, sizeof(tmpname)) == -1)
+		goto fail;
+	if ((fd = maildir_open_tmp(dir, tmpname, tmp, sizeof(tmp))) == -1)
 		goto fail;
 	step = "write";
 	if (maildir_write_lf(fd, hdr, (size_t)hlen, msg, len) == -1)
@@ -320,9 +349,9 @@ maildir_deliver(const char *dir, const char *host,
 	if (saved == -1)
 		goto fail;
 	step = "commit";
-	if (maildir_commit(dir, name, tmp) == -1)
+	if ((rc = maildir_commit(dir, name, tmp)) == -1)
 		goto fail;
-	return 0;
+	return rc;
 fail:
 	saved = errno;
 	if (fd != -1)

@@ -44,15 +44,28 @@ size_t maildir_lf_size(const char *msg, size_t len);
  */
 int maildir_create(const char *dir);
 
+/* The unique part of a file name: SECONDS.M<usec>P<pid>Q<n>. */
+struct maildir_uniq {
+	struct timespec	ts;
+	long		pid;
+	unsigned long	q;
+};
+
 /*
  * Delivers msg (CRLF line endings, as spooled) into Maildir dir; the
  * prepended headers are "Return-Path: <return_path>" and
- * "Delivered-To: delivered_to". On success the new file's name (in new/)
- * goes to name. 0, or -1 with errno (every failure is an environment
- * error: the caller retries later) and a reason in why.
+ * "Delivered-To: delivered_to". The name in new/ is built from u; NULL
+ * means this process, now, and its own counter. The delivery process
+ * passes the parts of the queue ID, so the same message gets the same
+ * name in a mailbox and a redelivery after a crash finds it there instead
+ * of making a second copy. The name (in new/) goes to name. Returns 0
+ * when delivered, 1 when new/NAME already existed (nothing written, the
+ * directory fsync'ed), -1 with errno (every failure is an environment
+ * error: retry later) and a reason in why.
  */
 int maildir_deliver(const char *dir, const char *host,
-    const char *return_path, const char *delivered_to, const char *msg,
-    size_t len, char *name, size_t namesz, char *why, size_t whysz);
+    const struct maildir_uniq *u, const char *return_path,
+    const char *delivered_to, const char *msg, size_t len, char *name,
+    size_t namesz, char *why, size_t whysz);
 
 #endif

@@ -69,18 +69,37 @@ queue_id_valid(const char *s)
 	return s[QUEUE_ID_LEN] == '\0';
 }
 
-time_t
-queue_id_time(const char *id)
+/* The base-36 number in id[off..off+width). */
+static uint64_t
+queue_id_get(const char *id, int off, int width)
 {
 	const char *p;
 	uint64_t v = 0;
 	int i;
 
-	if (!queue_id_valid(id))
-		return (time_t)-1;
-	for (i = 0; i < 7; i++) {
+	for (i = off; i < off + width; i++) {
 		p = strchr(queue_id_digits, id[i]);
 		v = v * 36 + (uint64_t)(p - queue_id_digits);
 	}
-	return (time_t)v;
+	return v;
+}
+
+time_t
+queue_id_time(const char *id)
+{
+	if (!queue_id_valid(id))
+		return (time_t)-1;
+	return (time_t)queue_id_get(id, 0, 7);
+}
+
+int
+queue_id_parts(const char *id, struct queue_id_parts *p)
+{
+	if (!queue_id_valid(id))
+		return -1;
+	p->sec = (time_t)queue_id_get(id, 0, 7);
+	p->usec = (long)queue_id_get(id, 7, 4);
+	p->pid = (long)queue_id_get(id, 11, 5);
+	p->counter = (unsigned long)queue_id_get(id, 16, 3);
+	return 0;
 }

@@ -21,4 +21,13 @@ int queue_id_valid(const char *s);
 /* The creation second encoded in a valid ID, or (time_t)-1. */
 time_t queue_id_time(const char *id);
 
+/* Every part of a valid ID: creation time, pid, counter. 0 or -1. */
+struct queue_id_parts {
+	time_t		sec;
+	long		usec;
+	long		pid;
+	unsigned long	counter;
+};
+int queue_id_parts(const char *id, struct queue_id_parts *p);
+
 #endif

@@ -190,7 +190,7 @@ test_deliver(void **state)
 	size_t len;
 
 	(void)snprintf(dir, sizeof(dir), "%s/mail/example.test/alice", root);
-	assert_int_equal(maildir_deliver(dir, "mx.example.test",
+	assert_int_equal(maildir_deliver(dir, "mx.example.test", NULL,
 	    "s@example.org", "alice+x@example.test", msg, sizeof(msg) - 1,
 	    name, sizeof(name), why, sizeof(why)), 0);
 	text = only_file(dir, "new", got_name, sizeof(got_name), &len);
@@ -208,7 +208,7 @@ test_deliver(void **state)
 	assert_int_equal(stat(dir, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
 	/* tmp/ removed: it is made again. The null sender is <>. */
-	assert_int_equal(maildir_deliver(dir, "h", "", "alice@example.test",
+	assert_int_equal(maildir_deliver(dir, "h", NULL, "", "alice@example.test",
 	    "x\r\n", 3, name, sizeof(name), why, sizeof(why)), 0);
 }
 
@@ -219,12 +219,36 @@ test_deliver_null_sender(void **state)
 	size_t len;
 
 	(void)snprintf(dir, sizeof(dir), "%s/m", root);
-	assert_int_equal(maildir_deliver(dir, "h", "", "pm@example.test",
+	assert_int_equal(maildir_deliver(dir, "h", NULL, "", "pm@example.test",
 	    "A: b\r\n\r\n", 8, name, sizeof(name), why, sizeof(why)), 0);
 	text = only_file(dir, "new", got, sizeof(got), &len);
 	assert_string_equal(text, "Return-Path: <>\nDelivered-To: "
 	    "pm@example.test\nA: b\n\n");
 	free(text);
+}
+
+/* The same unique part twice: the second delivery finds the first. */
+static void
+test_deliver_again(void **state)
+{
+	struct maildir_uniq u = { { 1700000000, 5000 }, 77, 12 };
+	char dir[128], name[256], name2[256], got[256], why[256], *text;
+	size_t len;
+
+	(void)snprintf(dir, sizeof(dir), "%s/again", root);
+	assert_int_equal(maildir_deliver(dir, "h", &u, "", "a@b", "x\r\n", 3,
+	    name, sizeof(name), why, sizeof(why)), 0);
+	assert_string_equal(name, "1700000000.M000005P77Q12.h,S=36");
+	assert_int_equal(maildir_deliver(dir, "h", &u, "", "a@b", "x\r\n", 3,
+	    name2, sizeof(name2), why, sizeof(why)), 1);
+	assert_string_equal(name2, name);
+	text = only_file(dir, "new", got, sizeof(got), &len);
+	assert_string_equal(got, name);
+	assert_int_equal(len, 36);
+	free(text);
+	/* The second attempt's tmp file is gone too. */
+	(void)snprintf(why, sizeof(why), "%s/tmp", dir);
+	assert_int_equal(rmdir(why), 0);
 }
 
 static void
@@ -237,7 +261,7 @@ test_deliver_fails(void **state)
 	(void)snprintf(dir, sizeof(dir), "%s/file", root);
 	assert_true((fd = open(dir, O_CREAT | O_WRONLY, 0600)) >= 0);
 	close(fd);
-	assert_int_equal(maildir_deliver(dir, "h", "", "a@b", "x\r\n", 3,
+	assert_int_equal(maildir_deliver(dir, "h", NULL, "", "a@b", "x\r\n", 3,
 	    name, sizeof(name), why, sizeof(why)), -1);
 	assert_int_equal(errno, ENOTDIR);
 	assert_non_null(strstr(why, "maildir"));
@@ -265,6 +289,8 @@ main(void)
 		cmocka_unit_test(test_lf_size),
 		cmocka_unit_test_setup_teardown(test_deliver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_null_sender, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_again, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_fails, setup,
 		    teardown),

@@ -67,6 +67,26 @@ test_valid(void **state)
 }
 
 static void
+test_parts(void **state)
+{
+	struct queue_id_parts p;
+	char id[QUEUE_ID_MAX];
+	time_t before = time(NULL);
+
+	/* 1 s, 36 us, pid 36^2 + 1, counter 35. */
+	assert_int_equal(queue_id_parts("0000001000100101000Z", &p), -1);
+	assert_int_equal(queue_id_parts("000000100100010100Z", &p), 0);
+	assert_int_equal((long long)p.sec, 1);
+	assert_int_equal(p.usec, 36);
+	assert_int_equal(p.pid, 36 * 36 + 1);
+	assert_int_equal(p.counter, 35);
+	queue_id_new(id);
+	assert_int_equal(queue_id_parts(id, &p), 0);
+	assert_int_equal(p.pid, (long)getpid());
+	assert_true(p.sec >= before && p.usec < 1000000);
+}
+
+static void
 test_time_order(void **state)
 {
 	char a[QUEUE_ID_MAX], b[QUEUE_ID_MAX];
@@ -173,6 +193,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_parts),
 		cmocka_unit_test(test_time_order),
 		cmocka_unit_test(test_unique_across_forks),
 		cmocka_unit_test(test_unique_across_threads),
