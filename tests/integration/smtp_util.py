@@ -473,7 +473,8 @@ def received_fields(value):
     DATE' into a dict; asserts the shape. RFC 5321 §4.4 TCP-info lets the
     NAME part be absent ('([IP])'); rdns is then None."""
     m = re.match(r"^from (?P<helo>\S+) \((?:(?P<rdns>\S+) )?\[(?P<ip>"
-                 r"[0-9.:a-fA-F]+|IPv6:[0-9.:a-fA-F]+)\]\) by (?P<by>\S+) \(Postern\) with (?P<proto>[A-Z]+) "
+                 r"[0-9.:a-fA-F]+|IPv6:[0-9.:a-fA-F]+)\]\) "
+                 r"by (?P<by>\S+) \(Postern\) with (?P<proto>[A-Z]+) "
                  r"id (?P<id>[0-9A-Z]+)(?: for <(?P<rcpt>[^>]*)>)?; "
                  r"(?P<date>.+)$", value)
     assert m, f"Received header not in the expected form: {value!r}"
