@@ -14,6 +14,7 @@ import json
 import os
 import pathlib
 import platform
+import signal
 import sys
 import time
 
@@ -63,14 +64,17 @@ class Context:
 
     def settle(self, srv, cap=None):
         """Waits until srv's queue is empty (at most cap seconds), so each
-        run starts with no delivery of the previous one still going."""
-        deadline = time.monotonic() + (cap or self.settle_cap)
+        run starts with no delivery of the previous one still going.
+        Returns the seconds waited."""
+        t0 = time.monotonic()
+        deadline = t0 + (cap or self.settle_cap)
         while srv.queued() > 0:
             if time.monotonic() > deadline:
                 self.settle_misses[srv.name] = \
                     self.settle_misses.get(srv.name, 0) + 1
-                return
+                break
             time.sleep(0.05)
+        return round(time.monotonic() - t0, 2)
 
 
 def log(msg):
@@ -149,7 +153,15 @@ def meta(ctx):
             else "make bench"}
 
 
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main():
+    # SIGTERM/SIGHUP unwind like ^C, through the finally blocks that stop
+    # the daemons.
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     ctx = Context()
     rows = scenarios.all_scenarios(ctx)
     results, status = {}, {}

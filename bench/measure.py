@@ -138,31 +138,43 @@ def steady_mem(roots, samples=5, interval=0.1):
 
 def source_argv(port, conc, count, size):
     """smtp-source: `conc` parallel sessions, `count` messages in all, each
-    with a `size`-byte body, a new connection per message (its default)."""
-    return [SOURCE, "-4", "-s", str(conc), "-m", str(count), "-l", str(size),
-            "-M", HELO, "-f", FROM, "-t", TO, f"127.0.0.1:{port}"]
+    with a `size`-byte body, a new connection per message (its default);
+    -c prints a running count of completed messages on stdout."""
+    return [SOURCE, "-c", "-4", "-s", str(conc), "-m", str(count),
+            "-l", str(size), "-M", HELO, "-f", FROM, "-t", TO,
+            f"127.0.0.1:{port}"]
+
+
+def _text(b):
+    if isinstance(b, bytes):
+        return b.decode(errors="replace")
+    return b or ""
 
 
 def run_source(port, conc, count, size, timeout):
     """Runs smtp-source once and times it (wall clock). Returns a dict:
-    count, seconds, rate (messages/s, None if it failed), rc, errors (the
-    warning/fatal lines it printed), timeout (bool)."""
+    count, seconds, rate (messages/s; None unless it ended cleanly), rc,
+    errors (the warning/fatal lines it printed), timeout (bool), completed
+    (messages it counted as done) and partial_rate (completed / seconds,
+    the figure to show for a run that stalled)."""
     argv = source_argv(port, conc, count, size)
     t0 = time.monotonic()
     try:
-        p = subprocess.run(argv, capture_output=True, text=True,
-                           timeout=timeout)
-        rc, out, timed_out = p.returncode, p.stdout + p.stderr, False
+        p = subprocess.run(argv, capture_output=True, timeout=timeout)
+        rc, out, err, timed_out = p.returncode, p.stdout, p.stderr, False
     except subprocess.TimeoutExpired as e:
-        rc, timed_out = None, True
-        out = (e.stdout or b"").decode(errors="replace") + \
-            (e.stderr or b"").decode(errors="replace")
+        rc, out, err, timed_out = None, e.stdout, e.stderr, True
     seconds = time.monotonic() - t0
-    errors = [line for line in out.splitlines()
+    out, err = _text(out), _text(err)
+    done = [int(t) for t in re.split(r"[\r\n]+", out) if t.isdigit()]
+    completed = done[-1] if done else 0
+    errors = [line for line in err.splitlines()
               if re.search(r"\b(warning|fatal|error)\b", line)]
     ok = rc == 0 and not errors
     return {"count": count, "seconds": round(seconds, 4),
             "rate": round(count / seconds, 2) if ok else None,
+            "completed": completed,
+            "partial_rate": round(completed / seconds, 2),
             "rc": rc, "timeout": timed_out, "errors": errors[:5],
             "argv": " ".join(argv)}
 

@@ -25,7 +25,7 @@ def ratios(doc):
             a = _value(doc, row["key"], SUBJECT)
             b = _value(doc, row["key"], peer)
             if a is not None and b:
-                out.setdefault(peer, {})[row["key"]] = round(a / b, 3)
+                out.setdefault(peer, {})[row["key"]] = float(f"{a / b:.4g}")
     return out
 
 
@@ -73,7 +73,8 @@ def table(doc):
             cells.append(cell)
         for p in peers:
             v = rat.get(p, {}).get(row["key"])
-            cells.append("n/a" if v is None else f"{v:.2f}x")
+            cells.append("n/a" if v is None else
+                         f"{v:.2f}x" if v >= 0.1 else f"{v:.2g}x")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"[{i}] {t}" for i, t in enumerate(notes, 1)]

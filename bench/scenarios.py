@@ -44,29 +44,54 @@ class Throughput(Scenario):
     def run(self, ctx, srv):
         warm_n = max(ctx.warm_min, 2 * self.conc)
         warm = self._timed(ctx, srv, warm_n, ctx.warm_timeout)
-        res = {"warmup": warm, "runs": [], "peak_rss": 0, "peak_pss": 0}
+        res = {"warmup": warm, "runs": [], "peak_rss": warm["peak_rss"],
+               "peak_pss": warm["peak_pss"]}
+        if warm["timeout"]:
+            res.update(value=warm["partial_rate"], note="stalled in the "
+                       "warm-up: " + self._why(warm) + "; value = messages "
+                       "done / time; timed runs skipped")
+            return res
         if warm["rate"] is None:
             res.update(value=None, note=self._why(warm))
             return res
-        count = int(warm["rate"] * ctx.seconds)
-        count = max(count, warm_n)
-        count = min(count, ctx.max_count)
+        count = min(max(int(warm["rate"] * ctx.seconds), warm_n),
+                    ctx.max_count)
         res["count"] = count
         for _ in range(ctx.reps):
-            r = self._timed(ctx, srv, count,
-                            max(30.0, 8 * ctx.seconds))
+            r = self._timed(ctx, srv, count, max(30.0, 8 * ctx.seconds))
             res["runs"].append(r)
             res["peak_rss"] = max(res["peak_rss"], r["peak_rss"])
             res["peak_pss"] = max(res["peak_pss"], r["peak_pss"])
-        res["value"] = measure.median([r["rate"] for r in res["runs"]])
-        bad = [r for r in res["runs"] if r["rate"] is None]
-        if bad:
-            res["note"] = f"{len(bad)} of {ctx.reps} runs failed: " + \
-                self._why(bad[0])
+            if r["timeout"]:
+                break
+        return self._summary(ctx, res)
+
+    def _summary(self, ctx, res):
+        """The cell's value: median over the runs made, a run that stalled
+        (timed out) counted at its partial rate; runs that failed with an
+        error are left out. Notes say which."""
+        runs = res["runs"]
+        rates = [r["rate"] if r["rate"] is not None else r["partial_rate"]
+                 for r in runs if r["rate"] is not None or r["timeout"]]
+        res["value"] = measure.median(rates)
+        notes = []
+        stalled = [r for r in runs if r["timeout"]]
+        failed = [r for r in runs if r["rate"] is None and not r["timeout"]]
+        if stalled:
+            msg = f"{len(stalled)} of {len(runs)} runs stalled: " + \
+                self._why(stalled[0]) + "; counted at messages done / time"
+            if len(runs) < ctx.reps:
+                msg += f"; the other {ctx.reps - len(runs)} skipped"
+            notes.append(msg)
+        if failed:
+            notes.append(f"{len(failed)} of {len(runs)} runs failed: " +
+                         self._why(failed[0]))
+        if notes:
+            res["note"] = "; ".join(notes)
         return res
 
     def _timed(self, ctx, srv, count, timeout):
-        ctx.settle(srv)
+        settled = ctx.settle(srv)
         sampler = measure.RssSampler(srv.roots).start()
         r = measure.run_source(srv.port, self.conc, count, self.size,
                                timeout)
@@ -74,13 +99,16 @@ class Throughput(Scenario):
         r["peak_rss"] = sampler.peak
         r["peak_pss"] = sampler.peak_pss
         r["peak_procs"] = sampler.peak_procs
+        r["settle_seconds_before"] = settled
         ctx.account(srv, r)
         return r
 
     @staticmethod
     def _why(r):
         if r["timeout"]:
-            return f"smtp-source timed out after {r['seconds']:.0f} s"
+            return f"smtp-source had done {r['completed']} of " \
+                f"{r['count']} messages when stopped after " \
+                f"{r['seconds']:.0f} s"
         return f"smtp-source exit {r['rc']}: " + "; ".join(r["errors"][:2])
 
 

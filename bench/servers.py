@@ -30,8 +30,11 @@ class SetupError(Exception):
 
 
 def _run(argv, what, **kw):
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=120,
-                       **kw)
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=120, **kw)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SetupError(f"{what}: {e}") from e
     if p.returncode != 0:
         raise SetupError(f"{what}: exit {p.returncode}: "
                          f"{(p.stderr or p.stdout).strip()[-600:]}")
@@ -424,8 +427,9 @@ class Sink(Server):
             ["postconf", "-d", "-h", "mail_version"], "postconf").strip() + ")"
 
     def argv(self):
-        return ["smtp-sink", "-4", "-u", "nobody", f"127.0.0.1:{self.port}",
-                "256"]
+        # -m: sessions at once (default 256; the idle test opens more).
+        return ["smtp-sink", "-4", "-u", "nobody", "-m", "1024",
+                f"127.0.0.1:{self.port}", "256"]
 
     def delivered(self):
         return None
