@@ -1,5 +1,5 @@
 /*
- * `postern mx DOMAIN [-c FILE] [--dns HOST:PORT] [--timeout SECONDS]`:
+ * `postern mx DOMAIN [-c FILE] [--dns HOST:PORT] [--timeout S] [--policy]`:
  * the MX lookup exactly as delivery does it (src/dns/), printed for a
  * human: the hosts in delivery order with their preferences, addresses
  * and DNSSEC state, the implicit MX, or a plain statement that the domain
@@ -26,6 +26,7 @@ mx_usage(FILE *out)
 	fprintf(out,
 	    "usage: postern mx DOMAIN [-c FILE] [--dns HOST:PORT] "
 	    "[--timeout SECONDS]\n"
+	    "                 [--policy]\n"
 	    "\n"
 	    "Looks up DOMAIN's MX hosts as delivery would use them: sorted\n"
 	    "by preference (equal preferences in random order), each with\n"
@@ -37,6 +38,9 @@ mx_usage(FILE *out)
 	    "                      trust_anchor are used\n"
 	    "  --dns HOST:PORT     ask this resolver instead\n"
 	    "  --timeout SECONDS   give up after this long (default %d)\n"
+	    "  --policy            only the server's MAIL/RCPT check: one MX\n"
+	    "                      query (A/AAAA when there is no MX), no\n"
+	    "                      address lookups of the MX hosts\n"
 	    "\n"
 	    "exit: 0 deliverable; 69 never deliverable (null MX, no such\n"
 	    "domain, no address); 75 temporary DNS failure; 64 usage;\n"
@@ -110,39 +114,76 @@ mx_print_notes(const struct dns_mx_result *r)
 		    "ignored\n", r->ignored, r->ignored == 1 ? "" : "s");
 }
 
+/* The plain sentence for a domain that cannot take mail now; exit code. */
 static int
-mx_report(const struct dns_mx_result *r, unsigned timeout)
+mx_say_failure(const char *domain, enum dns_status st, const char *why,
+    unsigned timeout)
 {
-	mx_print_notes(r);
-	switch (r->status) {
-	case DNS_OK:
-		mx_print_hosts(r);
-		return 0;
+	switch (st) {
 	case DNS_NULL_MX:
 		printf("%s has a null MX (RFC 7505): it accepts no mail\n",
-		    r->domain);
+		    domain);
 		return EX_UNAVAILABLE;
 	case DNS_NXDOMAIN:
-		printf("%s does not exist\n", r->domain);
+		printf("%s does not exist\n", domain);
 		return EX_UNAVAILABLE;
 	case DNS_NODATA:
 		printf("%s has no MX and no A/AAAA records: it cannot receive "
-		    "mail\n", r->domain);
+		    "mail\n", domain);
 		return EX_UNAVAILABLE;
 	case DNS_NO_ADDRESS:
 		printf("%s: no MX host has an address: mail cannot be "
-		    "delivered\n", r->domain);
-		mx_print_hosts(r);
+		    "delivered\n", domain);
 		return EX_UNAVAILABLE;
 	case DNS_TIMEOUT:
 		printf("%s: temporary DNS failure: no answer within %u "
-		    "seconds; try again later\n", r->domain, timeout);
+		    "second%s; try again later\n", domain, timeout,
+		    timeout == 1 ? "" : "s");
 		return EX_TEMPFAIL;
 	default:
 		printf("%s: temporary DNS failure (%s); try again later\n",
-		    r->domain, r->why[0] ? r->why : dns_status_str(r->status));
+		    domain, why[0] ? why : dns_status_str(st));
 		return EX_TEMPFAIL;
 	}
+}
+
+static int
+mx_report(const struct dns_mx_result *r, unsigned timeout)
+{
+	int rc;
+
+	mx_print_notes(r);
+	if (r->status == DNS_OK) {
+		mx_print_hosts(r);
+		return 0;
+	}
+	rc = mx_say_failure(r->domain, r->status, r->why, timeout);
+	if (r->status == DNS_NO_ADDRESS)
+		mx_print_hosts(r);
+	return rc;
+}
+
+/* --policy: the verdict the SMTP server's MAIL/RCPT check would reach. */
+static int
+mx_policy(const struct conf *conf, const char *name, unsigned timeout,
+    int dns_opt)
+{
+	struct dns_check_result r;
+	char why[256];
+
+	if (dns_check_domain_sync(conf, name, timeout, &r, why,
+	    sizeof(why)) == -1) {
+		fprintf(stderr, "postern mx: %s\n", why);
+		return dns_opt ? EX_USAGE : CONF_EXIT;
+	}
+	printf("%s: policy check %s (DNS %s, DNSSEC: %s)\n", r.domain,
+	    dns_verdict_str(r.verdict), dns_status_str(r.status),
+	    dns_sec_str(r.sec));
+	if (r.verdict == DNS_CHECK_OK) {
+		printf("%s accepts mail\n", r.domain);
+		return 0;
+	}
+	return mx_say_failure(r.domain, r.status, r.why, timeout);
 }
 
 /* "user@example.org" -> "example.org"; a bare domain as is. */
@@ -154,8 +195,15 @@ mx_domain_arg(const char *arg)
 	return at != NULL ? at + 1 : arg;
 }
 
+struct mx_opts {
+	const char	*path;
+	const char	*dns;
+	unsigned	 timeout;
+	int		 policy;
+};
+
 static int
-mx_run(struct conf *conf, const char *arg, unsigned timeout, int dns_opt)
+mx_run(const struct conf *conf, const char *arg, const struct mx_opts *o)
 {
 	struct dns_mx_result *r;
 	char why[256], name[DNS_NAME_BUFSZ];
@@ -166,13 +214,15 @@ mx_run(struct conf *conf, const char *arg, unsigned timeout, int dns_opt)
 		    "can be looked up\n", arg);
 		return EX_DATAERR;
 	}
+	if (o->policy)
+		return mx_policy(conf, name, o->timeout, o->dns != NULL);
 	r = xcalloc(1, sizeof(*r));
-	if (dns_lookup_mx_sync(conf, name, timeout, r, why,
+	if (dns_lookup_mx_sync(conf, name, o->timeout, r, why,
 	    sizeof(why)) == -1) {
 		fprintf(stderr, "postern mx: %s\n", why);
-		rc = dns_opt ? EX_USAGE : CONF_EXIT;
+		rc = o->dns != NULL ? EX_USAGE : CONF_EXIT;
 	} else
-		rc = mx_report(r, timeout);
+		rc = mx_report(r, o->timeout);
 	free(r);
 	return rc;
 }
@@ -189,40 +239,37 @@ mx_parse_timeout(const char *s, unsigned *out)
 	return 0;
 }
 
-int
-cli_mx(int argc, char **argv)
+/* Parses the options into o; 0, -1 after --help, or an exit code. */
+static int
+mx_parse(int argc, char **argv, struct mx_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "dns", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "policy", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conf *conf;
-	const char *path = NULL, *dns = NULL;
-	unsigned timeout = DNS_TIMEOUT_DEFAULT;
-	int ch, rc;
+	int ch;
 
 	optind = 0;	/* full getopt reset; options may follow operands */
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'd':
-			dns = optarg;
-			break;
-		case 't':
-			if (mx_parse_timeout(optarg, &timeout) == 0)
-				break;
+		if (ch == 'c')
+			o->path = optarg;
+		else if (ch == 'd')
+			o->dns = optarg;
+		else if (ch == 'p')
+			o->policy = 1;
+		else if (ch == 't' && mx_parse_timeout(optarg,
+		    &o->timeout) == -1) {
 			fprintf(stderr, "postern mx: --timeout: 1 to 3600 "
 			    "seconds\n");
 			return EX_USAGE;
-		case 'h':
+		} else if (ch == 'h') {
 			mx_usage(stdout);
-			return 0;
-		default:
+			return -1;
+		} else if (ch != 't') {
 			mx_usage(stderr);
 			return EX_USAGE;
 		}
@@ -231,14 +278,26 @@ cli_mx(int argc, char **argv)
 		mx_usage(stderr);
 		return EX_USAGE;
 	}
-	if ((conf = cli_load_conf(path)) == NULL)
+	return 0;
+}
+
+int
+cli_mx(int argc, char **argv)
+{
+	struct mx_opts o = { NULL, NULL, DNS_TIMEOUT_DEFAULT, 0 };
+	struct conf *conf;
+	int rc;
+
+	if ((rc = mx_parse(argc, argv, &o)) != 0)
+		return rc == -1 ? 0 : rc;
+	if ((conf = cli_load_conf(o.path)) == NULL)
 		return CONF_EXIT;
-	if (dns != NULL) {
+	if (o.dns != NULL) {
 		free(conf->dns);
-		conf->dns = xstrdup(dns);
+		conf->dns = xstrdup(o.dns);
 	}
 	log_init("postern-mx", LOG_LEVEL_ERR);
-	rc = mx_run(conf, argv[optind], timeout, dns != NULL);
+	rc = mx_run(conf, argv[optind], &o);
 	conf_free(conf);
 	return rc;
 }

@@ -225,3 +225,46 @@ def test_help():
     assert p.returncode == 0
     assert p.stdout.startswith("usage: postern mx DOMAIN [-c FILE] "
                                "[--dns HOST:PORT] [--timeout SECONDS]\n")
+
+
+@pytest.mark.parametrize("domain,exit_code,out", [
+    ("multi.test", 0, ["multi.test: policy check OK (DNS OK, DNSSEC: "
+                       "insecure)", "multi.test accepts mail"]),
+    ("aonly.test", 0, ["aonly.test: policy check OK (DNS OK, DNSSEC: "
+                       "insecure)", "aonly.test accepts mail"]),
+    ("down.test", 0, ["down.test: policy check OK (DNS OK, DNSSEC: "
+                      "insecure)", "down.test accepts mail"]),
+    # the cheap check does not resolve the MX hosts
+    ("noaddr.test", 0, ["noaddr.test: policy check OK (DNS OK, DNSSEC: "
+                        "insecure)", "noaddr.test accepts mail"]),
+    ("mixeddot.test", 0, ["mixeddot.test: policy check OK (DNS OK, "
+                          "DNSSEC: insecure)", "mixeddot.test accepts mail"]),
+    ("nullmx.test", EX_UNAVAILABLE, [
+        "nullmx.test: policy check NULL_MX (DNS NULL_MX, DNSSEC: insecure)",
+        "nullmx.test has a null MX (RFC 7505): it accepts no mail"]),
+    ("missing.test", EX_UNAVAILABLE, [
+        "missing.test: policy check NO_DOMAIN (DNS NXDOMAIN, DNSSEC: "
+        "insecure)", "missing.test does not exist"]),
+    ("nodata.test", EX_UNAVAILABLE, [
+        "nodata.test: policy check NO_DOMAIN (DNS NODATA, DNSSEC: "
+        "insecure)", "nodata.test has no MX and no A/AAAA records: it "
+        "cannot receive mail"]),
+    ("servfail.test", EX_TEMPFAIL, [
+        "servfail.test: policy check TEMPFAIL (DNS SERVFAIL, DNSSEC: "
+        "insecure)", "servfail.test: temporary DNS failure (the resolver "
+        "answered SERVFAIL); try again later"]),
+])
+def test_policy_check(usual, domain, exit_code, out):
+    p = mx(usual, "--policy", domain)
+    assert p.returncode == exit_code, p.stdout + p.stderr
+    assert lines(p) == out
+
+
+def test_policy_check_timeout(dns_blackhole):
+    p = run(["mx", "--policy", "--dns", dns_blackhole.addr, "--timeout",
+             "1", "multi.test"])
+    assert p.returncode == EX_TEMPFAIL
+    assert lines(p) == [
+        "multi.test: policy check TEMPFAIL (DNS TIMEOUT, DNSSEC: insecure)",
+        "multi.test: temporary DNS failure: no answer within 1 second; "
+        "try again later"]
