@@ -116,26 +116,39 @@ spool_init(const char *spool_dir, char *why, size_t whysz)
 	return spool_init_fifo(spool_dir, why, whysz);
 }
 
+/* Opens tmp/ID for the ID in f->id; EEXIST if it is taken. */
+static int
+spool_open_tmp_id(const char *spool_dir, struct spool_file *f)
+{
+	if ((size_t)snprintf(f->tmp_path, sizeof(f->tmp_path), "%s/tmp/%s",
+	    spool_dir, f->id) >= sizeof(f->tmp_path) ||
+	    (size_t)snprintf(f->queue_path, sizeof(f->queue_path),
+	    "%s/queue/%s", spool_dir, f->id) >= sizeof(f->queue_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (access(f->queue_path, F_OK) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
+	return f->fd == -1 ? -1 : 0;
+}
+
 /* Opens tmp/ID for a fresh ID that is free in tmp/ and queue/. */
 static int
-spool_open_tmp(const char *spool_dir, struct spool_file *f)
+spool_open_tmp(const char *spool_dir, struct spool_file *f, const char *id)
 {
 	int i;
 
+	if (id != NULL) {
+		(void)snprintf(f->id, sizeof(f->id), "%s", id);
+		return spool_open_tmp_id(spool_dir, f);
+	}
 	for (i = 0; i < SPOOL_CREATE_TRIES; i++) {
 		queue_id_new(f->id);
-		if ((size_t)snprintf(f->tmp_path, sizeof(f->tmp_path),
-		    "%s/tmp/%s", spool_dir, f->id) >= sizeof(f->tmp_path) ||
-		    (size_t)snprintf(f->queue_path, sizeof(f->queue_path),
-		    "%s/queue/%s", spool_dir, f->id) >= sizeof(f->queue_path)) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		if (access(f->queue_path, F_OK) == 0)
-			continue;
-		f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0600);
-		if (f->fd != -1)
+		if (spool_open_tmp_id(spool_dir, f) == 0)
 			return 0;
 		if (errno != EEXIST)
 			return -1;
@@ -146,6 +159,13 @@ spool_open_tmp(const char *spool_dir, struct spool_file *f)
 
 int
 spool_create(const char *spool_dir, struct spool_file **out)
+{
+	return spool_create_id(spool_dir, NULL, out);
+}
+
+int
+spool_create_id(const char *spool_dir, const char *id,
+    struct spool_file **out)
 {
 	char path[PATH_MAX];
 	struct spool_file *f;
@@ -163,7 +183,7 @@ spool_create(const char *spool_dir, struct spool_file **out)
 	f->fd = -1;
 	if ((f->queue_dir = dirsync_open(path)) == NULL)
 		goto fail;
-	if (spool_open_tmp(spool_dir, f) == -1)
+	if (spool_open_tmp(spool_dir, f, id) == -1)
 		goto fail;
 	*out = f;
 	return 0;
@@ -255,7 +275,8 @@ spool_commit(struct spool_file *f)
 	if (spool_write_all(f->fd, f->buf, f->len) == -1)
 		goto fail;
 	f->len = 0;
-	if (fsync(f->fd) == -1)
+	/* A new file: its data and size are what must reach the disk. */
+	if (fdatasync(f->fd) == -1)
 		goto fail;
 	if (close(f->fd) == -1) {
 		f->fd = -1;

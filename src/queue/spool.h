@@ -26,6 +26,13 @@ int spool_init(const char *spool_dir, char *why, size_t whysz);
 int spool_create(const char *spool_dir, struct spool_file **out);
 const char *spool_file_id(const struct spool_file *f);
 
+/*
+ * As spool_create, with an ID the caller made with queue_id_new() (so the
+ * Received: header can name it before the file exists). EEXIST if taken.
+ */
+int spool_create_id(const char *spool_dir, const char *id,
+    struct spool_file **out);
+
 /* Appends bytes (buffered in the file object). 0, or -1 with errno set. */
 int spool_write(struct spool_file *f, const void *buf, size_t len);
 

@@ -46,7 +46,6 @@ struct smtp_tx {
 	uint64_t		 size;		/* message bytes received */
 	int			 too_big;
 	int			 eom;		/* <CRLF>.<CRLF> seen */
-	int			 created;	/* spool file exists */
 	int			 job_busy;	/* a spool job runs */
 	int			 failed;	/* a spool step failed */
 	int			 paused;	/* reading paused for backpressure */

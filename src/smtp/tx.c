@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "policy/policy.h"
+#include "queue/queue_id.h"
 #include "queue/spool.h"
 #include "smtp/received.h"
 #include "smtp/server.h"
@@ -30,13 +31,15 @@
 #define TX_BUFFER_MAX (1024 * 1024)	/* pause reading past this */
 #define TX_FEED_CHUNK (16 * 1024)	/* bytes through the automaton at once */
 
-enum spool_step { STEP_CREATE, STEP_WRITE, STEP_COMMIT, STEP_ABORT };
+enum spool_step { STEP_WRITE, STEP_COMMIT, STEP_ABORT };
 
 /* One step of writing a message, run on a pool thread. */
 struct spool_job {
 	struct smtp_tx		*tx;		/* NULL for an orphan abort */
 	enum spool_step		 step;
-	struct spool_file	*spool;		/* the job's while it runs */
+	char			 id[QUEUE_ID_MAX];	/* file to create */
+	struct spool_file	*spool;		/* the job's while it runs;
+						   NULL: not created yet */
 	struct evbuffer		*data;		/* bytes to append, or NULL */
 	const char		*spool_dir;
 	int			 result;	/* 0 or -1 */
@@ -75,24 +78,22 @@ job_work(void *arg)
 	struct spool_job *job = arg;
 
 	errno = 0;
-	switch (job->step) {
-	case STEP_CREATE:
-		job->result = spool_create(job->spool_dir, &job->spool);
-		break;
-	case STEP_WRITE:
-	case STEP_COMMIT:
+	job->result = 0;
+	/* The file is made by the first write, so a small message costs
+	 * one job: create, write, fsync, rename. */
+	if (job->step != STEP_ABORT && job->spool == NULL)
+		job->result = spool_create_id(job->spool_dir, job->id,
+		    &job->spool);
+	if (job->result == 0 && job->step != STEP_ABORT)
 		job->result = job_write(job);
-		if (job->result == 0 && job->step == STEP_COMMIT) {
-			job->result = spool_commit(job->spool);
-			job->spool = NULL;	/* commit frees it either way */
-			if (job->result == 0)
-				spool_wakeup(job->spool_dir);
-		}
-		break;
-	case STEP_ABORT:
-		job->result = -1;
-		break;
+	if (job->result == 0 && job->step == STEP_COMMIT) {
+		job->result = spool_commit(job->spool);
+		job->spool = NULL;	/* commit frees it either way */
+		if (job->result == 0)
+			spool_wakeup(job->spool_dir);
 	}
+	if (job->step == STEP_ABORT)
+		job->result = -1;
 	job->error = errno;
 	if (job->result == -1 && job->spool != NULL) {
 		spool_abort(job->spool);
@@ -121,6 +122,7 @@ job_new(struct smtp_tx *tx, enum spool_step step)
 
 	job->tx = tx;
 	job->step = step;
+	memcpy(job->id, tx->id, sizeof(job->id));
 	job->spool = tx->spool;
 	job->spool_dir = tx->s->srv->conf->spool;
 	tx->spool = NULL;
@@ -176,10 +178,8 @@ tx_submit(struct smtp_tx *tx, enum spool_step step)
 {
 	struct spool_job *job = job_new(tx, step);
 
-	if (step != STEP_CREATE) {
-		job->data = evbuffer_new();
-		evbuffer_add_buffer(job->data, tx->buf);
-	}
+	job->data = evbuffer_new();
+	evbuffer_add_buffer(job->data, tx->buf);
 	tx->job_busy = 1;
 	tx->s->jobs++;
 	pool_submit(tx->s->srv->pool, job_work, tx_job_done, job);
@@ -233,26 +233,6 @@ tx_prefix(struct smtp_tx *tx)
 }
 
 static void
-tx_created(struct smtp_tx *tx, struct spool_job *job)
-{
-	struct evbuffer *prefix;
-
-	if (job->result == -1) {
-		errno = job->error;
-		log_warn("session=%016llx event=spool-create-failed",
-		    (unsigned long long)tx->s->id);
-		tx->failed = 1;
-		return;
-	}
-	tx->spool = job->spool;
-	(void)snprintf(tx->id, sizeof(tx->id), "%s",
-	    spool_file_id(tx->spool));
-	prefix = tx_prefix(tx);
-	evbuffer_prepend_buffer(tx->buf, prefix);
-	evbuffer_free(prefix);
-}
-
-static void
 tx_job_done(void *arg)
 {
 	struct spool_job *job = arg;
@@ -268,9 +248,6 @@ tx_job_done(void *arg)
 		return;
 	}
 	switch (job->step) {
-	case STEP_CREATE:
-		tx_created(tx, job);
-		break;
 	case STEP_WRITE:
 		tx->spool = job->spool;
 		if (job->result == -1) {
@@ -511,9 +488,10 @@ smtp_proceed_data(struct smtp_session *s)
 		    R_NEED_RCPT);
 		return;
 	}
-	tx->buf = evbuffer_new();
+	/* The ID is made here so that Received: can name it. */
+	queue_id_new(tx->id);
+	tx->buf = tx_prefix(tx);
 	data_parser_init(&tx->dp);
-	tx_submit(tx, STEP_CREATE);
 	s->state = STATE_DATA;
 	smtp_reply(s, R_DATA_GO);
 }
