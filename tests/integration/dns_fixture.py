@@ -19,6 +19,11 @@ TTL/class), as a list, or a dict {name: ["TYPE rdata", ...]}.
 `usual_records()` gives the zones most tests need; USUAL names them.
 Names under `refuse=` zones are answered REFUSED, which a resolver turns
 into SERVFAIL (a temporary failure).
+
+DNSSEC: `signed={zone: records}` serves each zone signed (dnssec_sign.py)
+from an unbound auth-zone, with the NSEC chain; `.trust_anchor` is then a
+file of their keys for `[delivery] trust_anchor`. `tamper={(name, "TYPE
+rdata"): "TYPE other"}` swaps a record after signing so that it is bogus.
 """
 import os
 import pathlib
@@ -30,6 +35,8 @@ import subprocess
 import time
 
 import pytest
+
+from dnssec_sign import sign_zone
 
 UNBOUND = "/usr/sbin/unbound"
 
@@ -142,15 +149,19 @@ def query(port, name, qtype="A", timeout=1.0, host="127.0.0.1"):
 class DnsServer:
     """A running unbound serving the given records on 127.0.0.1."""
 
-    def __init__(self, base, records, zones=None, refuse=(), extra=()):
+    def __init__(self, base, records, zones=None, refuse=(), extra=(),
+                 signed=None, tamper=None):
         self.base = pathlib.Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         self.conf = self.base / "unbound.conf"
         self.log = self.base / "unbound.log"
         self.records = _local_data(records or [])
         names = [line.split()[0] for line in self.records]
+        self.signed = dict(signed or {})
+        self.tamper = dict(tamper or {})
+        self.trust_anchor = None
         zoneset = set(zones or []) | {_tld(n) for n in names} | \
-            {_tld(n) for n in refuse}
+            {_tld(n) for n in refuse} | {_tld(z) for z in self.signed}
         self.zones = sorted(zoneset or {"test."})
         self.refuse = list(refuse)
         self.extra = list(extra)
@@ -193,7 +204,27 @@ class DnsServer:
         for rr in self.records:
             lines.append(f"\tlocal-data: {_quote(rr)}")
         lines += [f"\t{x}" for x in self.extra]
+        lines += self._signed_config()
         self.conf.write_text("\n".join(lines) + "\n")
+
+    def _signed_config(self):
+        """Local zones that let the signed zones through to their
+        auth-zone clauses; writes the zone files and the trust anchors."""
+        local, auth, anchors = [], [], []
+        for zone, records in self.signed.items():
+            text, anchor = sign_zone(zone, records, tamper=self.tamper)
+            path = self.base / f"{zone.rstrip('.')}.zone"
+            path.write_text(text)
+            anchors.append(anchor)
+            local.append(f"\tlocal-zone: {_quote(zone)} transparent")
+            auth += ["auth-zone:", f"\tname: {_quote(zone)}",
+                     f"\tzonefile: {_quote(str(path))}",
+                     "\tfor-downstream: yes", "\tfor-upstream: no",
+                     "\tfallback-enabled: no"]
+        if anchors:
+            self.trust_anchor = self.base / "trust-anchors"
+            self.trust_anchor.write_text("".join(anchors))
+        return local + auth
 
     def start(self):
         for _attempt in range(3):
@@ -269,13 +300,15 @@ class BlackHole:
 
 @pytest.fixture
 def dns_zone(tmp_path):
-    """Factory: dns_zone(records, zones=None, refuse=(), extra=()) ->
-    a started DnsServer; dns_zone.usual() serves usual_records()."""
+    """Factory: dns_zone(records, zones=None, refuse=(), extra=(),
+    signed=None, tamper=None) -> a started DnsServer; dns_zone.usual()
+    serves usual_records()."""
     servers = []
 
-    def make(records=None, zones=None, refuse=(), extra=()):
+    def make(records=None, zones=None, refuse=(), extra=(), signed=None,
+             tamper=None):
         srv = DnsServer(tmp_path / f"dns{len(servers)}", records, zones,
-                        refuse, extra)
+                        refuse, extra, signed, tamper)
         servers.append(srv)
         return srv.start()
 

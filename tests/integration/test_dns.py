@@ -4,7 +4,7 @@ and exit code (SPEC §2: 69 permanent, 75 temporary)."""
 import pytest
 
 from conftest import run
-from dns_fixture import USUAL
+from dns_fixture import USUAL, usual_records
 
 EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_TEMPFAIL, EX_CONFIG = \
     64, 65, 69, 75, 78
@@ -268,3 +268,72 @@ def test_policy_check_timeout(dns_blackhole):
         "multi.test: policy check TEMPFAIL (DNS TIMEOUT, DNSSEC: insecure)",
         "multi.test: temporary DNS failure: no answer within 1 second; "
         "try again later"]
+
+
+SIGNED = {
+    "sec.test.": ["SOA ns.sec.test. hostmaster.sec.test. 1 3600 600 86400 "
+                  "300", "NS ns.sec.test.", "MX 10 mx1.sec.test.",
+                  "MX 20 mx2.sec.test."],
+    "ns.sec.test.": ["A 127.0.0.1"],
+    "mx1.sec.test.": ["A 127.0.0.1", "AAAA ::1"],
+    "mx2.sec.test.": ["A 127.0.0.2"],
+    "aonly.sec.test.": ["A 127.0.0.3"],
+}
+
+
+def signed_conf(tmp_path, dns):
+    return config_with_dns(tmp_path, dns.addr,
+                           f"trust_anchor = {dns.trust_anchor}\n")
+
+
+def test_dnssec_secure_answers(dns_zone, tmp_path):
+    dns = dns_zone(usual_records(), signed={"sec.test.": SIGNED})
+    conf = signed_conf(tmp_path, dns)
+    p = run(["mx", "sec.test", "-c", str(conf)])
+    assert p.returncode == 0, p.stdout + p.stderr
+    # the MX answer and every host's A and AAAA (NODATA proven by NSEC)
+    assert lines(p) == ["sec.test: 2 MX hosts in delivery order (DNSSEC: "
+                        "secure)",
+                        "  10 mx1.sec.test -> ::1, 127.0.0.1",
+                        "  20 mx2.sec.test -> 127.0.0.2"]
+    p = run(["mx", "aonly.sec.test", "-c", str(conf)])
+    assert lines(p)[0] == "aonly.sec.test: no MX; using the implicit MX " \
+                          "(A/AAAA of aonly.sec.test) (DNSSEC: secure)"
+    p = run(["mx", "--policy", "nothere.sec.test", "-c", str(conf)])
+    assert p.returncode == EX_UNAVAILABLE
+    assert lines(p)[0] == "nothere.sec.test: policy check NO_DOMAIN (DNS " \
+                          "NXDOMAIN, DNSSEC: secure)"
+    # zones outside the trust anchor stay insecure, and still resolve
+    p = run(["mx", "multi.test", "-c", str(conf)])
+    assert p.returncode == 0
+    assert lines(p)[0] == "multi.test: 4 MX hosts in delivery order " \
+                          "(DNSSEC: insecure)"
+
+
+def test_dnssec_tampered_host_is_bogus(dns_zone, tmp_path):
+    dns = dns_zone(signed={"sec.test.": SIGNED},
+                   tamper={("mx2.sec.test.", "A 127.0.0.2"): "A 127.0.0.66"})
+    conf = signed_conf(tmp_path, dns)
+    p = run(["mx", "sec.test", "-c", str(conf)])
+    assert p.returncode == 0, p.stdout + p.stderr
+    # a bogus address is never used; the host's state is shown
+    assert lines(p) == ["sec.test: 2 MX hosts in delivery order (DNSSEC: "
+                        "secure)",
+                        "  10 mx1.sec.test -> ::1, 127.0.0.1",
+                        "  20 mx2.sec.test -> no address (SERVFAIL) "
+                        "(DNSSEC: bogus)"]
+
+
+def test_dnssec_tampered_mx_is_a_temporary_failure(dns_zone, tmp_path):
+    dns = dns_zone(signed={"sec.test.": SIGNED},
+                   tamper={("sec.test.", "MX 20 mx2.sec.test."):
+                           "MX 20 evil.sec.test."})
+    conf = signed_conf(tmp_path, dns)
+    p = run(["mx", "sec.test", "-c", str(conf)])
+    assert p.returncode == EX_TEMPFAIL
+    assert lines(p)[0].startswith("sec.test: temporary DNS failure (DNSSEC "
+                                  "validation failed: ")
+    p = run(["mx", "--policy", "sec.test", "-c", str(conf)])
+    assert p.returncode == EX_TEMPFAIL
+    assert lines(p)[0] == "sec.test: policy check TEMPFAIL (DNS SERVFAIL, " \
+                          "DNSSEC: bogus)"
