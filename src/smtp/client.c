@@ -14,6 +14,7 @@
 #include "smtp/client_int.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -284,6 +285,8 @@ smtp_client_attach(struct smtp_client *c, int fd, const char *name,
 static socklen_t
 sa_len(const struct sockaddr_storage *ss)
 {
+	if (ss->ss_family == AF_UNIX)
+		return sizeof(struct sockaddr_un);
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 }
@@ -294,8 +297,12 @@ peer_str(const struct sockaddr_storage *ss, char *buf, size_t bufsz)
 	char host[INET6_ADDRSTRLEN];
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
 
-	if (ss->ss_family == AF_INET6) {
+	if (ss->ss_family == AF_UNIX)
+		(void)snprintf(buf, bufsz, "unix:%.*s",
+		    (int)sizeof(sun->sun_path), sun->sun_path);
+	else if (ss->ss_family == AF_INET6) {
 		(void)inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		(void)snprintf(buf, bufsz, "[%s]:%u", host,
 		    ntohs(sin6->sin6_port));
@@ -449,6 +456,7 @@ client_tls_done(struct smtp_client *c)
 static void
 client_connected(struct smtp_client *c)
 {
+	memset(&c->err, 0, sizeof(c->err));	/* earlier addresses' */
 	client_info(c, "connected to %s", c->peer);
 	if (c->p->tls == SMTP_CLIENT_TLS_IMPLICIT) {
 		client_start_tls(c);

@@ -254,7 +254,8 @@ void smtp_client_free(struct smtp_client *c);
 /*
  * Connects to addrs[0], then the next address if that fails, up to a
  * greeting; says EHLO, does TLS and AUTH as params ask. cb(c, 0) when the
- * session is ready for smtp_client_send(). The port is in each address.
+ * session is ready for smtp_client_send(). The port is in each address;
+ * AF_INET, AF_INET6 and AF_UNIX (a socket path) are understood.
  * Returns 0, or -1 (errno EINVAL) when called twice or with no address.
  */
 int smtp_client_connect(struct smtp_client *c,
@@ -290,7 +291,7 @@ const struct smtp_ehlo *smtp_client_ehlo(const struct smtp_client *c);
 const struct smtp_reply *smtp_client_greeting(const struct smtp_client *c);
 const struct smtp_client_tls_info *smtp_client_tls(
     const struct smtp_client *c);
-/* The address connected to, as "127.0.0.1:25" or "[::1]:25", or "". */
+/* The peer: "127.0.0.1:25", "[::1]:25", "unix:/path", or "". */
 const char *smtp_client_peer(const struct smtp_client *c);
 /* The mechanism AUTH used, or NULL. */
 const char *smtp_client_auth_mech(const struct smtp_client *c);

@@ -15,7 +15,7 @@
 
 #define CLIENT_BODY_CHUNK 16384		/* read from the message file */
 #define CLIENT_OUT_HIGH 65536		/* stop filling the output here */
-#define CLIENT_PEER_MAX (INET6_ADDRSTRLEN + 10)
+#define CLIENT_PEER_MAX 128		/* "[v6]:port" or "unix:PATH" */
 
 enum client_state {
 	STATE_INIT,

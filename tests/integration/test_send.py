@@ -363,6 +363,29 @@ def test_starttls_required_but_not_offered_is_69(receiver):
                        "does not offer STARTTLS\n"
 
 
+def test_ipv6_server_address():
+    handler = Handler()
+    ctl = Controller(handler, hostname="::1", port=free_port())
+    ctl.start()
+    try:
+        p = run(["send", "--server", f"[::1]:{ctl.port}", "--from",
+                 "a@client.test", "--to", "r@dest.test", "-v"],
+                input="x\n")
+    finally:
+        ctl.stop()
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"* connected to [::1]:{ctl.port}" in p.stdout
+    assert len(handler.envelopes) == 1
+
+
+def test_server_by_name(receiver):
+    ctl = receiver()
+    p = send(ctl.port, ["--from", "a@client.test", "--to", "r@dest.test",
+                        "-v"], host="localhost")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"* connected to 127.0.0.1:{ctl.port}" in p.stdout
+
+
 def test_connection_refused_is_75():
     port = free_port()
     p = send(port, ["--from", "a@client.test", "--to", "r@dest.test"])

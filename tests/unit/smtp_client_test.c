@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cmocka.h>
 #include <event2/buffer.h>
@@ -24,6 +25,8 @@
 #include <event2/event.h>
 
 #include "smtp/client.h"
+
+#include <event2/util.h>
 
 /* ---- the reply parser ---- */
 
@@ -681,6 +684,119 @@ test_session_refused_greeting(void **state)
 	run_free(r);
 }
 
+struct listen_ctx {
+	struct run	*r;
+	const char	*greeting;
+};
+
+static void
+srv_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen_ctx *l = arg;
+	struct run *r = l->r;
+	int s = accept(fd, NULL, NULL);
+
+	assert_true(s >= 0);
+	r->srv.bev = bufferevent_socket_new(r->base, s, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(r->srv.bev, srv_read, NULL, srv_event, &r->srv);
+	(void)bufferevent_enable(r->srv.bev, EV_READ | EV_WRITE);
+	srv_write(&r->srv, l->greeting);
+}
+
+static void
+unix_addr(struct sockaddr_storage *ss, const char *dir, const char *name)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sun->sun_family = AF_UNIX;
+	(void)snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", dir,
+	    name);
+}
+
+/*
+ * The address list: the first address refuses (no such socket), the
+ * second answers; the session then runs on the second.
+ */
+static void
+test_session_connect_list(void **state)
+{
+	static const struct step steps[] = {
+		{ "EHLO client.test", "250 server.test", 0 },
+		{ "MAIL FROM:<s@client.test>", "250 ok", 0 },
+		{ "RCPT TO:<a@dest.test>", "250 ok", 0 },
+		{ "DATA", "354 go", 0 },
+		{ "<body>", "250 2.0.0 queued", 0 },
+		{ "QUIT", "221 bye", 0 },
+	};
+	char dir[] = "/tmp/smtp_client_test.XXXXXX";
+	struct sockaddr_storage addrs[2];
+	struct run *r = run_new("x\n", 1);
+	struct listen_ctx l = { r, "220 server.test" };
+	struct event *ev;
+	int lfd;
+
+	assert_non_null(mkdtemp(dir));
+	unix_addr(&addrs[0], dir, "absent");
+	unix_addr(&addrs[1], dir, "smtp");
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&addrs[1],
+	    sizeof(struct sockaddr_un)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	r->base = event_base_new();
+	r->srv.steps = steps;
+	r->srv.nsteps = NSTEPS(steps);
+	ev = event_new(r->base, lfd, EV_READ, srv_accept, &l);
+	(void)event_add(ev, NULL);
+	r->c = smtp_client_new(r->base, &plain_params);
+	assert_int_equal(smtp_client_connect(r->c, addrs, 2, on_ready, r), 0);
+	(void)event_base_dispatch(r->base);
+	assert_false(r->srv.failed);
+	assert_int_equal(r->nstatus, 3);
+	assert_int_equal(r->status[0], 0);
+	assert_int_equal(r->results[0].code, 250);
+	assert_true(strncmp(smtp_client_peer(r->c), "unix:", 5) == 0);
+	assert_string_equal(smtp_client_peer(r->c) + 5, ((struct sockaddr_un *)
+	    &addrs[1])->sun_path);
+	assert_int_equal(smtp_client_error(r->c)->kind, SMTP_CLIENT_E_NONE);
+	event_free(ev);
+	close(lfd);
+	(void)unlink(((struct sockaddr_un *)&addrs[1])->sun_path);
+	(void)rmdir(dir);
+	run_free(r);
+}
+
+/* No address answers: E_CONNECT, temporary, naming the last failure. */
+static void
+test_session_connect_fails(void **state)
+{
+	char dir[] = "/tmp/smtp_client_test.XXXXXX";
+	struct sockaddr_storage addrs[2];
+	struct run *r = run_new("x\n", 1);
+	const struct smtp_client_error *e;
+	char want[200];
+
+	assert_non_null(mkdtemp(dir));
+	unix_addr(&addrs[0], dir, "a");
+	unix_addr(&addrs[1], dir, "b");
+	r->base = event_base_new();
+	r->c = smtp_client_new(r->base, &plain_params);
+	assert_int_equal(smtp_client_connect(r->c, addrs, 2, on_ready, r), 0);
+	(void)event_base_dispatch(r->base);
+	assert_int_equal(r->nstatus, 1);
+	assert_int_equal(r->status[0], -1);
+	e = smtp_client_error(r->c);
+	assert_int_equal(e->kind, SMTP_CLIENT_E_CONNECT);
+	assert_true(smtp_client_error_temporary(e));
+	(void)snprintf(want, sizeof(want), "all 2 addresses failed; last: "
+	    "unix:%s/b: No such file or directory", dir);
+	assert_string_equal(e->why, want);
+	/* a second connect on the same session is refused */
+	assert_int_equal(smtp_client_connect(r->c, addrs, 2, on_ready, r), -1);
+	(void)rmdir(dir);
+	run_free(r);
+}
+
 int
 main(void)
 {
@@ -697,6 +813,8 @@ main(void)
 		cmocka_unit_test(test_session_helo_fallback_and_lost),
 		cmocka_unit_test(test_session_prechecks),
 		cmocka_unit_test(test_session_refused_greeting),
+		cmocka_unit_test(test_session_connect_list),
+		cmocka_unit_test(test_session_connect_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
