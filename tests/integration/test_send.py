@@ -342,6 +342,18 @@ def test_ssl_cert_file_is_the_trust_store(receiver, certs):
     assert p.returncode == 0, p.stderr
 
 
+def test_large_message_over_tls(receiver, certs):
+    ctl = receiver(tls_context=server_ctx(certs["good"]))
+    lines = [f".{i:07d} " + "x" * 70 for i in range(40000)]   # ~3 MB
+    body = "Subject: big\n\n" + "\n".join(lines) + "\n"
+    p = send(ctl.port, ["--tls", "starttls", "--cafile",
+                        str(certs["good"][0]), "--from", "a@client.test",
+                        "--to", "r@dest.test"], body)
+    assert p.returncode == 0, p.stdout + p.stderr
+    [env] = ctl.handler.envelopes
+    assert env.original_content == body.replace("\n", "\r\n").encode()
+
+
 def test_implicit_tls(receiver, certs):
     ctl = receiver(ssl_context=server_ctx(certs["good"]))
     p = send(ctl.port, ["--tls", "implicit", "--cafile",
