@@ -341,8 +341,8 @@ mx_got_mx(struct dns_query *q, const struct dns_answer *a)
 	struct dns_mx_result *mx = q->mx;
 
 	dns_mx_from_answer(mx, a, q->dns->rng, q->dns->rngarg);
-	if (mx->dots > 0)
-		log_warnx("dns domain=%s event=misconfigured-null-mx "
+	if (mx->dots > 0)	/* the remote domain's problem: info */
+		log_info("dns domain=%s event=misconfigured-null-mx "
 		    "detail=\"MX 0 . among %zu other MX records; ignored\"",
 		    mx->domain, a->n - mx->dots);
 	if (mx->ignored > 0)
