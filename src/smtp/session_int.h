@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "queue/envelope.h"
 #include "replies/replies.h"
@@ -44,6 +45,7 @@ struct smtp_tx {
 	struct spool_file	*spool;		/* owned while no job runs */
 	char			 id[QUEUE_ID_MAX];
 	uint64_t		 size;		/* message bytes received */
+	time_t			 data_start;	/* when DATA began */
 	int			 too_big;
 	int			 eom;		/* <CRLF>.<CRLF> seen */
 	int			 job_busy;	/* a spool job runs */

@@ -30,6 +30,12 @@
 #define TX_WRITE_CHUNK (64 * 1024)	/* write to the spool past this */
 #define TX_BUFFER_MAX (1024 * 1024)	/* pause reading past this */
 #define TX_FEED_CHUNK (16 * 1024)	/* bytes through the automaton at once */
+/*
+ * After [server] timeout seconds in DATA, a client must average this many
+ * bytes per second, so a trickle cannot hold a session (and a spool file)
+ * for ever while staying under the idle timeout.
+ */
+#define TX_MIN_DATA_RATE 256
 
 enum spool_step { STEP_WRITE, STEP_COMMIT, STEP_ABORT };
 
@@ -307,6 +313,15 @@ tx_pump(struct smtp_tx *tx)
 		tx_submit(tx, STEP_WRITE);
 }
 
+static int
+tx_too_slow(const struct smtp_tx *tx)
+{
+	time_t elapsed = time(NULL) - tx->data_start;
+
+	return elapsed > (time_t)tx->s->srv->conf->timeout &&
+	    tx->size / (uint64_t)elapsed < TX_MIN_DATA_RATE;
+}
+
 /* Feeds the DATA automaton from the session's input. */
 void
 smtp_data_input(struct smtp_session *s)
@@ -338,6 +353,13 @@ smtp_data_input(struct smtp_session *s)
 		s->state = STATE_CMD;
 		s->blocked = 1;
 		smtp_pause_reading(s, 1);
+	} else if (tx_too_slow(tx)) {
+		log_info("session=%016llx event=data-too-slow id=%s size=%llu",
+		    (unsigned long long)s->id, tx->id,
+		    (unsigned long long)tx->size);
+		smtp_reply(s, R_TIMEOUT, s->srv->conf->hostname);
+		smtp_close_after_reply(s);
+		return;
 	} else if (tx->job_busy &&
 	    evbuffer_get_length(tx->buf) >= TX_BUFFER_MAX) {
 		tx->paused = 1;
@@ -491,6 +513,7 @@ smtp_proceed_data(struct smtp_session *s)
 	/* The ID is made here so that Received: can name it. */
 	queue_id_new(tx->id);
 	tx->buf = tx_prefix(tx);
+	tx->data_start = time(NULL);
 	data_parser_init(&tx->dp);
 	s->state = STATE_DATA;
 	smtp_reply(s, R_DATA_GO);

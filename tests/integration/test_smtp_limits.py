@@ -252,6 +252,37 @@ def test_idle_timeout(mx):
     assert spool_files(srv, "queue") == []
 
 
+def test_data_trickle_is_cut_off(mx):
+    """A client that keeps DATA alive with a byte a second, under the idle
+    timeout, is cut off once the timeout has passed at too low a rate, and
+    nothing of it is queued; a fast client in the same span is not."""
+    srv = mx({"server": {"timeout": "2s"}})
+    tok = token()
+    with SMTPConn(srv.port) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<alice@example.org>", 250, "2.1.0", "Ok")
+        c.expect("RCPT TO:<alice@example.test>", 250, "2.1.5", "Ok")
+        check_354(c.cmd("DATA"))
+        c.send(f"Subject: trickle {tok}\r\n\r\n".encode())
+        start = time.monotonic()
+        reply = None
+        while time.monotonic() - start < 10:
+            time.sleep(0.5)
+            try:
+                c.send(b"x")
+                reply = c.read_reply(timeout=0.3)
+                break
+            except Exception:
+                continue
+        elapsed = time.monotonic() - start
+    assert reply is not None, "never cut off"
+    assert str(reply) == f"421 4.4.2 {HOSTNAME} Error: timeout exceeded"
+    assert 2.0 <= elapsed <= 6.0, f"cut off after {elapsed:.1f}s"
+    time.sleep(0.3)
+    assert token_holders(srv, tok) == []
+    assert spool_files(srv, "queue") == []
+
+
 # --- max_connections ------------------------------------------------------
 
 def hold_slots(port, n, timeout=5.0):
