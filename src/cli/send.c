@@ -1,7 +1,8 @@
 /*
  * `postern send`: submits a message read from stdin to an SMTP server
  * with the SMTP client of src/smtp/client.h (SPEC §2):
- *   postern send --server HOST:PORT [--tls none|starttls|implicit]
+ *   postern send --server HOST:PORT [--tls none|starttls|implicit
+ *     |opportunistic]
  *     [--cafile F | --insecure] [--user U --password-file F] [--mech M]
  *     --from A --to B [--to C ...] [-v] [--helo NAME] [--timeout S]
  * The message is first copied to a temporary file with every line ending
@@ -68,13 +69,16 @@ send_usage(FILE *out)
 	    "--password-file FILE]\n"
 	    "           [--mech MECH] --from ADDRESS --to ADDRESS [--to "
 	    "ADDRESS...] [-v]\n"
-	    "           [--helo NAME] [--timeout SECONDS]\n"
+	    "           [--helo NAME] [--timeout SECONDS] "
+	    "[--tls opportunistic]\n"
 	    "\n"
 	    "Submits the message on stdin. The server certificate is verified"
 	    " (system\nstore, SSL_CERT_FILE, or --cafile) unless --insecure. "
-	    "--tls defaults to\nnone; AUTH (--user) uses the best mechanism "
-	    "the server offers, or --mech\n(PLAIN, LOGIN, CRAM-MD5, "
-	    "SCRAM-SHA-256). --from '' sends the null sender.\n"
+	    "--tls defaults to\nnone; opportunistic does STARTTLS when "
+	    "offered and, as MTAs do, accepts\nan unverified certificate. "
+	    "AUTH (--user) uses the best mechanism the\nserver offers, or "
+	    "--mech (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256).\n"
+	    "--from '' sends the null sender.\n"
 	    "  -v   print the dialogue and explain every reply that is not "
 	    "2xx\n"
 	    "\n"
@@ -387,8 +391,10 @@ send_check_opts(const struct send_opts *o)
 	else if (o->nto == 0)
 		bad = "at least one --to is required";
 	else if (strcmp(o->tls, "none") != 0 &&
-	    strcmp(o->tls, "starttls") != 0 && strcmp(o->tls, "implicit") != 0)
-		bad = "--tls takes none, starttls or implicit";
+	    strcmp(o->tls, "starttls") != 0 &&
+	    strcmp(o->tls, "implicit") != 0 &&
+	    strcmp(o->tls, "opportunistic") != 0)
+		bad = "--tls takes none, starttls, implicit or opportunistic";
 	else if (o->cafile != NULL && o->insecure)
 		bad = "--cafile and --insecure exclude each other";
 	else if ((o->user == NULL) != (o->password_file == NULL))
@@ -510,6 +516,8 @@ send_tls_mode(const char *s)
 		return SMTP_CLIENT_TLS_STARTTLS;
 	if (strcmp(s, "implicit") == 0)
 		return SMTP_CLIENT_TLS_IMPLICIT;
+	if (strcmp(s, "opportunistic") == 0)
+		return SMTP_CLIENT_TLS_OPPORTUNISTIC;
 	return SMTP_CLIENT_TLS_NONE;
 }
 
@@ -522,7 +530,7 @@ send_params(const struct send_opts *o, struct send_run *r,
 	p->helo = helo;
 	p->server_name = host;
 	p->tls = send_tls_mode(o->tls);
-	p->tls_verify = !o->insecure;
+	p->tls_verify = !o->insecure && p->tls != SMTP_CLIENT_TLS_OPPORTUNISTIC;
 	p->user = o->user;
 	p->password = password;
 	p->mech = o->mech;

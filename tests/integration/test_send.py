@@ -354,6 +354,52 @@ def test_large_message_over_tls(receiver, certs):
     assert env.original_content == body.replace("\n", "\r\n").encode()
 
 
+def test_opportunistic_tls_as_delivery_does_it(receiver, certs):
+    # offered: used, and an unverifiable certificate is only noted
+    ctl = receiver(tls_context=server_ctx(certs["other"]))
+    p = send(ctl.port, ["--tls", "opportunistic", "--from", "a@client.test",
+                        "--to", "r@dest.test", "-v"])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "C: STARTTLS" in p.stdout
+    assert "; certificate NOT verified: " in p.stdout
+    assert ctl.handler.sessions[0]["ssl"] is True
+    # not offered: plain text
+    ctl = receiver()
+    p = send(ctl.port, ["--tls", "opportunistic", "--from", "a@client.test",
+                        "--to", "r@dest.test", "-v"])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "C: STARTTLS" not in p.stdout
+    assert ctl.handler.sessions[0]["ssl"] is False
+
+
+def test_opportunistic_tls_refused_goes_on_in_plain_text():
+    seen = []
+
+    def script(f, sock):
+        sock.sendall(b"220 script ESMTP\r\n")
+        f.readline()
+        sock.sendall(b"250-script\r\n250 STARTTLS\r\n")
+        seen.append(f.readline())
+        sock.sendall(b"454 4.7.0 TLS not available now\r\n")
+        for reply in (b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"):
+            seen.append(f.readline())
+            sock.sendall(reply)
+        while f.readline() != b".\r\n":
+            pass
+        sock.sendall(b"250 queued\r\n")
+        f.readline()
+        sock.sendall(b"221 bye\r\n")
+
+    with ScriptServer(script) as srv:
+        p = send(srv.port, ["--tls", "opportunistic", "--from",
+                            "a@client.test", "--to", "r@dest.test", "-v"])
+    assert srv.error is None, srv.error
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert seen[0] == b"STARTTLS\r\n"
+    assert seen[1] == b"MAIL FROM:<a@client.test>\r\n"
+    assert "* STARTTLS refused; going on without TLS" in p.stdout
+
+
 def test_implicit_tls(receiver, certs):
     ctl = receiver(ssl_context=server_ctx(certs["good"]))
     p = send(ctl.port, ["--tls", "implicit", "--cafile",
@@ -447,7 +493,8 @@ def test_usage_errors():
          "postern send: at least one --to is required\n"),
         (["--server", "127.0.0.1:25", "--from", "a@b.test", "--to",
           "c@d.test", "--tls", "ssl"],
-         "postern send: --tls takes none, starttls or implicit\n"),
+         "postern send: --tls takes none, starttls, implicit or "
+         "opportunistic\n"),
         (["--server", "127.0.0.1:25", "--from", "a@b.test", "--to",
           "c@d.test", "--cafile", "x", "--insecure"],
          "postern send: --cafile and --insecure exclude each other\n"),
