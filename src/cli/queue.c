@@ -61,8 +61,8 @@ queue_age(time_t secs, char *buf, size_t bufsz)
 	if (secs < 0)
 		secs = 0;
 	if (secs >= 86400)
-		(void)snprintf(buf, bufsz, "%lldd%lldh", (long long)secs / 86400,
-		    (long long)secs % 86400 / 3600);
+		(void)snprintf(buf, bufsz, "%lldd%lldh",
+		    (long long)secs / 86400, (long long)secs % 86400 / 3600);
 	else if (secs >= 3600)
 		(void)snprintf(buf, bufsz, "%lldh%lldm", (long long)secs / 3600,
 		    (long long)secs % 3600 / 60);

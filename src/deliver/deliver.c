@@ -57,7 +57,7 @@ struct dlv {
 	struct event		*sig_ev[3];
 	char			 line[DLV_LINE_MAX];
 	size_t			 linelen;
-	int			 line_skip;	/* discarding an overlong line */
+	int			 line_skip;	/* in an overlong line */
 	unsigned		 inflight;
 	int			 stopping;
 	time_t			 last_cleanup;

@@ -26,7 +26,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define DJOB_DB_RETRY 30		/* seconds between user store open tries */
+#define DJOB_DB_RETRY 30		/* seconds between user store opens */
 #define DJOB_IO_RETRY 60		/* queue file unreadable: try again */
 
 struct djob *

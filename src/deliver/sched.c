@@ -135,7 +135,8 @@ sched_sift_down(struct sched *s, size_t i)
 	size_t c;
 
 	while ((c = 2 * i + 1) < s->nheap) {
-		if (c + 1 < s->nheap && sched_before(s->heap[c + 1], s->heap[c]))
+		if (c + 1 < s->nheap &&
+		    sched_before(s->heap[c + 1], s->heap[c]))
 			c++;
 		if (!sched_before(s->heap[c], m))
 			break;

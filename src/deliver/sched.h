@@ -18,10 +18,10 @@ struct sched_msg {
 	char			 id[QUEUE_ID_MAX];
 	time_t			 next;		/* due time; 0: at once */
 	int			 running;	/* a delivery job has it */
-	int			 force;		/* flushed: ignore retry times */
+	int			 force;		/* flushed: retry now */
 	int			 again;		/* flushed while running */
 	unsigned		 seen;		/* scan generation */
-	size_t			 heap_idx;	/* SCHED_NOT_QUEUED if running */
+	size_t			 heap_idx;	/* or SCHED_NOT_QUEUED */
 	struct sched_msg	*hnext;
 };
 

@@ -17,7 +17,7 @@ struct qfile {
 	struct envelope	 env;
 	const char	*data;		/* the whole file */
 	size_t		 len;
-	const char	*msg;		/* the message: data + env.body_offset */
+	const char	*msg;		/* the message (after the envelope) */
 	size_t		 msglen;
 };
 

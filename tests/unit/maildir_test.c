@@ -208,8 +208,9 @@ test_deliver(void **state)
 	assert_int_equal(stat(dir, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
 	/* tmp/ removed: it is made again. The null sender is <>. */
-	assert_int_equal(maildir_deliver(dir, "h", NULL, "", "alice@example.test",
-	    "x\r\n", 3, name, sizeof(name), why, sizeof(why)), 0);
+	assert_int_equal(maildir_deliver(dir, "h", NULL, "",
+	    "alice@example.test", "x\r\n", 3, name, sizeof(name), why,
+	    sizeof(why)), 0);
 }
 
 static void

@@ -27,7 +27,8 @@ test_reader(void **state)
 		{ "a\n.\nb\n", 0, "a\r\n" },
 		{ "a\r\n.\r\nb\r\n", 0, "a\r\n" },
 		{ "a\n.\nb\n", 1, "a\r\n.\r\nb\r\n" },
-		{ "a\n..\nb\n", 0, "a\r\n..\r\nb\r\n" },	/* no unstuffing */
+		/* No dot-unstuffing. */
+		{ "a\n..\nb\n", 0, "a\r\n..\r\nb\r\n" },
 		{ "a\n.x\n", 0, "a\r\n.x\r\n" },
 		{ "a\n.", 0, "a\r\n" },				/* at EOF too */
 		{ "bare\rcr\n", 0, "bare\rcr\r\n" },
