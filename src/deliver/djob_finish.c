@@ -88,6 +88,7 @@ djob_bounce(struct djob *j, const size_t *idx, const int *expired, size_t n,
 {
 	struct dsn_rcpt *d = xcalloc(n, sizeof(*d));
 	char (*status)[16] = xcalloc(n, sizeof(*status));
+	const char *relay;
 	size_t k;
 	int rc;
 
@@ -95,6 +96,11 @@ djob_bounce(struct djob *j, const size_t *idx, const int *expired, size_t n,
 		d[k].addr = j->qf.env.rcpts[idx[k]];
 		d[k].diag = j->st.r[idx[k]].reply;
 		d[k].expired = expired[k];
+		relay = j->rcpt[idx[k]].relay;
+		/* A host that answered, for Remote-MTA (not local, none). */
+		if (relay[0] != '\0' && strcmp(relay, "local") != 0 &&
+		    strcmp(relay, "none") != 0)
+			d[k].remote_mta = relay;
 		if (expired[k])
 			(void)snprintf(status[k], sizeof(status[k]), "4.4.7");
 		else
