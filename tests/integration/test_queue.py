@@ -252,6 +252,39 @@ def test_postmaster_fallback_and_alias(srv):
     wait_queue_empty(srv)
 
 
+def test_alias_targets_unknown_and_remote(srv):
+    assert srv.cli("alias", "add", "mixed@example.test",
+                   "alice@example.test,ghost@example.test,"
+                   "far@remote.test").returncode == 0
+    assert sendmail(srv, "-f", "bob@example.test",
+                    "mixed@example.test").returncode == 0
+    srv.wait_delivered("alice@example.test")
+    # ghost is unknown (permanent) but far@remote.test is only deferred:
+    # the recipient waits, alice is not delivered twice on the retry.
+    out = wait_attempts(srv, 1)
+    assert "    <mixed@example.test>  deferred  attempts=1" in out
+    assert "        last reply: " + REMOTE_REPLY in out
+    qid = only_id(srv)
+    state = (srv.spool / "state" / qid).read_text()
+    assert "\ndelivered alice@example.test\n" in state
+    assert srv.cli("queue", "flush", qid).returncode == 0
+    wait_attempts(srv, 2)
+    assert len(os.listdir(srv.maildir("alice@example.test") / "new")) == 1
+    assert re.search(r"to=<ghost@example\.test> orig_to=<mixed@example\."
+                     r"test> event=alias-target-unknown", srv.log_text())
+
+
+def test_mail_loop_refused(srv):
+    body = "Delivered-To: alice@example.test\nSubject: loop\n\nx\n"
+    assert sendmail(srv, "-f", "bob@example.test", "alice@example.test",
+                    body=body).returncode == 0
+    [data] = srv.wait_delivered("bob@example.test")
+    text = no_cr(data)
+    assert "\nStatus: 5.4.6\nDiagnostic-Code: smtp; 554 5.4.6 Mail " \
+        "forwarding loop detected\n" in text
+    assert not (srv.maildir("alice@example.test") / "new").exists()
+
+
 # --- bounces -------------------------------------------------------------
 
 def dsn_parts(data):
