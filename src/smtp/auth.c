@@ -233,7 +233,7 @@ auth_step(struct smtp_session *s, const char *in, size_t inlen)
 	s->jobs++;
 	s->blocked = 1;
 	smtp_pause_reading(s, 1);
-	pool_submit(s->srv->pool, auth_job_work, auth_job_done, job);
+	pool_submit(s->srv->auth_pool, auth_job_work, auth_job_done, job);
 }
 
 static struct sasl_exchange *

@@ -42,7 +42,8 @@ TAILQ_HEAD(smtp_session_list, smtp_session);
 struct smtp_server {
 	struct conf		*conf;		/* borrowed from the parent */
 	struct event_base	*base;
-	struct pool		*pool;
+	struct pool		*pool;		/* spool jobs */
+	struct pool		*auth_pool;	/* SASL steps (argon2id) */
 	struct userdb		*userdb;
 	struct policy		 policy;
 	struct proc_shared	*shared;	/* connection counters */
