@@ -154,6 +154,25 @@ smtp_server_listen(struct smtp_server *srv, const int *fds)
 	return 0;
 }
 
+/*
+ * The epoll changelist folds the enable/disable pairs a bufferevent makes
+ * around each reply into one epoll_ctl per loop turn. It is safe because
+ * no descriptor here is ever dup()ed.
+ */
+static struct event_base *
+smtp_event_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 /* 1 if some listener offers AUTH. */
 static int
 smtp_server_has_auth(const struct conf *conf)
@@ -183,7 +202,7 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 	srv.authlimit = env->authlimit;
 	srv.worker = worker;
 	signal(SIGPIPE, SIG_IGN);
-	if ((srv.base = event_base_new()) == NULL)
+	if ((srv.base = smtp_event_base_new()) == NULL)
 		fatalx("event_base_new");
 	srv.userdb = userdb_open(conf->auth_database, 0, why, sizeof(why));
 	if (srv.userdb == NULL)
