@@ -411,7 +411,8 @@ query_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	static const struct dns_answer timeout = { .timeout = 1 };
 	struct dns_query *q = arg;
-	int mx_pending = q->nsubs > 0 && q->subs[0].active;
+	int mx_pending = q->nsubs > 0 && q->subs[0].active &&
+	    q->subs[0].rrtype == RR_MX;
 
 	query_stop_subs(q);
 	if (q->kind == QUERY_MX) {
@@ -453,9 +454,21 @@ query_finish(struct dns_query *q)
 	event_active(q->done, 0, 0);
 }
 
+/* No MX query: the name's own addresses, as for an implicit MX. */
+static int
+query_start_host(struct dns_query *q, const char *name)
+{
+	q->mx->implicit = 1;
+	q->mx->nhosts = 1;
+	q->mx->status = DNS_PENDING;
+	dns_mx_host_init(&q->mx->hosts[0], name, 0);
+	mx_start_hosts(q);
+	return q->pending == 0 ? -1 : 0;
+}
+
 static struct dns_query *
 query_new(struct dns *dns, enum query_kind kind, const char *domain,
-    char *why, size_t whysz)
+    int host_only, char *why, size_t whysz)
 {
 	struct dns_query *q;
 	struct timeval tv = { dns->timeout, 0 };
@@ -480,7 +493,8 @@ query_new(struct dns *dns, enum query_kind kind, const char *domain,
 	q->done = event_new(dns->base, -1, 0, query_deliver, q);
 	if (q->deadline == NULL || q->done == NULL ||
 	    evtimer_add(q->deadline, &tv) == -1 ||
-	    sub_start(q, name, RR_MX, 0) == -1) {
+	    (host_only ? query_start_host(q, name) :
+	    sub_start(q, name, RR_MX, 0)) == -1) {
 		(void)snprintf(why, whysz, "cannot start the DNS query");
 		dns_cancel(q);
 		errno = EIO;
@@ -495,7 +509,20 @@ dns_lookup_mx(struct dns *dns, const char *domain, dns_mx_cb cb, void *arg,
 {
 	struct dns_query *q;
 
-	if ((q = query_new(dns, QUERY_MX, domain, why, whysz)) == NULL)
+	if ((q = query_new(dns, QUERY_MX, domain, 0, why, whysz)) == NULL)
+		return NULL;
+	q->mx_cb = cb;
+	q->arg = arg;
+	return q;
+}
+
+struct dns_query *
+dns_lookup_host(struct dns *dns, const char *host, dns_mx_cb cb, void *arg,
+    char *why, size_t whysz)
+{
+	struct dns_query *q;
+
+	if ((q = query_new(dns, QUERY_MX, host, 1, why, whysz)) == NULL)
 		return NULL;
 	q->mx_cb = cb;
 	q->arg = arg;
@@ -508,7 +535,7 @@ dns_check_domain(struct dns *dns, const char *domain, dns_check_cb cb,
 {
 	struct dns_query *q;
 
-	if ((q = query_new(dns, QUERY_CHECK, domain, why, whysz)) == NULL)
+	if ((q = query_new(dns, QUERY_CHECK, domain, 0, why, whysz)) == NULL)
 		return NULL;
 	q->check_cb = cb;
 	q->arg = arg;

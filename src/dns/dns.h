@@ -160,6 +160,15 @@ struct dns_query *dns_lookup_mx(struct dns *dns, const char *domain,
     dns_mx_cb cb, void *arg, char *why, size_t whysz);
 
 /*
+ * The addresses of one host, without MX (a smarthost): res has one host,
+ * hosts[0] = host, implicit set, and the status of an implicit MX (DNS_OK,
+ * NODATA, TIMEOUT, SERVFAIL); hosts[0].status is DNS_NXDOMAIN when the
+ * name does not exist. Same calling rules as dns_lookup_mx().
+ */
+struct dns_query *dns_lookup_host(struct dns *dns, const char *host,
+    dns_mx_cb cb, void *arg, char *why, size_t whysz);
+
+/*
  * The policy check: one MX query, plus A and AAAA only when there is no
  * MX. Same calling rules as dns_lookup_mx().
  */
