@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "proc/shared.h"
+#include "queue/spool.h"
 #include "replies/replies.h"
 #include "smtp/session.h"
 #include "smtp/session_int.h"
@@ -77,6 +78,24 @@ smtp_accept_error_cb(struct evconnlistener *evl, void *arg)
 {
 	/* EMFILE and the like: log, keep listening. */
 	log_warn("event=accept-failed");
+}
+
+static void
+smtp_wakeup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_server *srv = arg;
+
+	srv->wakeup_pending = 0;
+	spool_wakeup(srv->conf->spool);	/* a non-blocking FIFO write */
+}
+
+void
+smtp_server_wakeup(struct smtp_server *srv)
+{
+	if (srv->wakeup_pending)
+		return;
+	srv->wakeup_pending = 1;
+	event_active(srv->wakeup_ev, EV_TIMEOUT, 0);
 }
 
 void
@@ -213,6 +232,7 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 		srv.sasl = sasl_server_new(conf, srv.userdb);
 	srv.pool = pool_new(srv.base, SMTP_POOL_THREADS);
 	srv.auth_pool = pool_new(srv.base, SMTP_AUTH_THREADS);
+	srv.wakeup_ev = event_new(srv.base, -1, 0, smtp_wakeup_cb, &srv);
 	if ((srv.dns = dns_new(srv.base, conf, why, sizeof(why))) == NULL)
 		log_warnx("event=dns-unavailable reason=\"%s\"", why);
 	sigterm = evsignal_new(srv.base, SIGTERM, smtp_signal_cb, &srv);
@@ -225,6 +245,9 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 		event_base_dispatch(srv.base);
 	pool_free(srv.pool);	/* finishes running spool jobs */
 	pool_free(srv.auth_pool);
+	if (srv.wakeup_pending)
+		spool_wakeup(conf->spool);
+	event_free(srv.wakeup_ev);
 	dns_free(srv.dns);
 	event_free(sigterm);
 	event_free(sigint);

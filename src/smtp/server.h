@@ -58,6 +58,8 @@ struct smtp_server {
 	unsigned		 nsessions;
 	int			 draining;	/* stop accepting, finish */
 	struct event		*drain_deadline;
+	struct event		*wakeup_ev;	/* pokes the delivery process */
+	int			 wakeup_pending;
 };
 
 /*
@@ -66,6 +68,12 @@ struct smtp_server {
  */
 int smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
     const struct smtp_worker_env *env);
+
+/*
+ * A message was queued: tell the delivery process, once per loop turn
+ * however many commits finished in it.
+ */
+void smtp_server_wakeup(struct smtp_server *srv);
 
 /* Called by a session when it is freed, to let a drain finish. */
 void smtp_server_session_gone(struct smtp_server *srv);

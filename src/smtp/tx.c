@@ -95,8 +95,6 @@ job_work(void *arg)
 	if (job->result == 0 && job->step == STEP_COMMIT) {
 		job->result = spool_commit(job->spool);
 		job->spool = NULL;	/* commit frees it either way */
-		if (job->result == 0)
-			spool_wakeup(job->spool_dir);
 	}
 	if (job->step == STEP_ABORT)
 		job->result = -1;
@@ -268,8 +266,10 @@ tx_job_done(void *arg)
 		reply = R_QUEUE_TEMPFAIL;
 		if (tx->too_big)
 			reply = R_SIZE_EXCEEDED;
-		else if (job->result == 0)
+		else if (job->result == 0) {
 			reply = R_QUEUED;
+			smtp_server_wakeup(s->srv);
+		}
 		else if (job->step == STEP_COMMIT) {
 			errno = job->error;
 			log_warn("session=%016llx event=spool-commit-failed "
