@@ -15,6 +15,7 @@
 #include <sysexits.h>
 
 #include "cli/cli.h"
+#include "cli/mx_print.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "util/log.h"
@@ -48,118 +49,20 @@ mx_usage(FILE *out)
 	    DNS_TIMEOUT_DEFAULT);
 }
 
-/* "::1, 127.0.0.1" or "no address (NXDOMAIN)". */
-static void
-mx_print_host(const struct dns_mx_host *h, enum dns_sec sec)
-{
-	char buf[64];
-	size_t i;
-
-	printf("  %u %s ", h->pref, h->name);
-	if (h->naddrs == 0)
-		printf("-> no address (%s)", dns_status_str(h->status));
-	for (i = 0; i < h->naddrs; i++)
-		printf("%s%s", i ? ", " : "-> ",
-		    dns_addr_str(&h->addrs[i], buf, sizeof(buf)));
-	if (h->sec != sec)
-		printf(" (DNSSEC: %s)", dns_sec_str(h->sec));
-	printf("\n");
-}
-
-static int
-mx_has_equal_prefs(const struct dns_mx_result *r)
-{
-	size_t i;
-
-	for (i = 1; i < r->nhosts; i++)
-		if (r->hosts[i].pref == r->hosts[i - 1].pref)
-			return 1;
-	return 0;
-}
-
-static void
-mx_print_hosts(const struct dns_mx_result *r)
-{
-	size_t i;
-
-	if (r->implicit)
-		printf("%s: no MX; using the implicit MX (A/AAAA of %s) "
-		    "(DNSSEC: %s)\n", r->domain, r->domain,
-		    dns_sec_str(r->sec));
-	else
-		printf("%s: %zu MX host%s in delivery order (DNSSEC: %s)\n",
-		    r->domain, r->nhosts, r->nhosts == 1 ? "" : "s",
-		    dns_sec_str(r->sec));
-	for (i = 0; i < r->nhosts; i++)
-		mx_print_host(&r->hosts[i], r->sec);
-	if (mx_has_equal_prefs(r))
-		printf("hosts of equal preference are shuffled on every "
-		    "lookup\n");
-	if (r->truncated > 0)
-		printf("%u more MX host%s not used (at most %d)\n",
-		    r->truncated, r->truncated == 1 ? "" : "s", DNS_MX_MAX);
-}
-
-/* Remarks that apply whatever the outcome. */
-static void
-mx_print_notes(const struct dns_mx_result *r)
-{
-	if (r->canon[0] != '\0')
-		printf("%s is an alias (CNAME) of %s\n", r->domain, r->canon);
-	if (r->dots > 0)
-		printf("warning: %s publishes a null MX (0 .) together with "
-		    "other MX records; the null MX is ignored\n", r->domain);
-	if (r->ignored > 0)
-		printf("warning: %u malformed or duplicate MX record%s "
-		    "ignored\n", r->ignored, r->ignored == 1 ? "" : "s");
-}
-
-/* The plain sentence for a domain that cannot take mail now; exit code. */
-static int
-mx_say_failure(const char *domain, enum dns_status st, const char *why,
-    unsigned timeout)
-{
-	switch (st) {
-	case DNS_NULL_MX:
-		printf("%s has a null MX (RFC 7505): it accepts no mail\n",
-		    domain);
-		return EX_UNAVAILABLE;
-	case DNS_NXDOMAIN:
-		printf("%s does not exist\n", domain);
-		return EX_UNAVAILABLE;
-	case DNS_NODATA:
-		printf("%s has no MX and no A/AAAA records: it cannot receive "
-		    "mail\n", domain);
-		return EX_UNAVAILABLE;
-	case DNS_NO_ADDRESS:
-		printf("%s: no MX host has an address: mail cannot be "
-		    "delivered\n", domain);
-		return EX_UNAVAILABLE;
-	case DNS_TIMEOUT:
-		printf("%s: temporary DNS failure: no answer within %u "
-		    "second%s; try again later\n", domain, timeout,
-		    timeout == 1 ? "" : "s");
-		return EX_TEMPFAIL;
-	default:
-		printf("%s: temporary DNS failure (%s); try again later\n",
-		    domain, why[0] ? why : dns_status_str(st));
-		return EX_TEMPFAIL;
-	}
-}
-
 static int
 mx_report(const struct dns_mx_result *r, unsigned timeout)
 {
 	int rc;
 
-	mx_print_notes(r);
+	cli_mx_print_notes(stdout, r, CAT_LANG_EN);
 	if (r->status == DNS_OK) {
-		mx_print_hosts(r);
+		cli_mx_print_hosts(stdout, r, CAT_LANG_EN);
 		return 0;
 	}
-	rc = mx_say_failure(r->domain, r->status, r->why, timeout);
+	rc = cli_mx_say_failure(stdout, r->domain, r->status, r->why, timeout,
+	    CAT_LANG_EN);
 	if (r->status == DNS_NO_ADDRESS)
-		mx_print_hosts(r);
+		cli_mx_print_hosts(stdout, r, CAT_LANG_EN);
 	return rc;
 }
 
@@ -183,7 +86,8 @@ mx_policy(const struct conf *conf, const char *name, unsigned timeout,
 		printf("%s accepts mail\n", r.domain);
 		return 0;
 	}
-	return mx_say_failure(r.domain, r.status, r.why, timeout);
+	return cli_mx_say_failure(stdout, r.domain, r.status, r.why, timeout,
+	    CAT_LANG_EN);
 }
 
 /* "user@example.org" -> "example.org"; a bare domain as is. */

@@ -28,10 +28,10 @@
 #include <event2/event.h>
 
 #include "cli/cli.h"
+#include "cli/client_common.h"
 #include "replies/catalogue.h"
 #include "smtp/client.h"
 #include "util/addr.h"
-#include "util/wrap.h"
 #include "util/xmalloc.h"
 
 #define SEND_MAX_RCPTS 1000
@@ -55,8 +55,7 @@ struct send_run {
 	int			 verbose;
 	int			 status;	/* of the last operation */
 	int			 sent;		/* the transaction completed */
-	char			 reply[4096];	/* reply lines being read */
-	size_t			 replylen;
+	struct cli_transcript	 tr;		/* the -v printer */
 };
 
 static void
@@ -87,60 +86,14 @@ send_usage(FILE *out)
 	    "77 authentication\nfailed; 64 usage\n");
 }
 
-/* Escapes what a hostile peer could do to a terminal. */
-static void
-send_print_safe(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch == 0x7f)
-			printf("\\x%02x", ch);
-		else
-			putchar(ch);
-	}
-}
-
-/* The explanation of a complete reply that is not 2xx. */
-static void
-send_explain(struct send_run *r)
-{
-	char buf[4096];
-
-	if (r->replylen < 3 || r->reply[0] == '2')
-		return;
-	if (cat_explain_reply(buf, sizeof(buf), r->reply, r->replylen,
-	    cat_lang_env()) < 0 && buf[0] == '\0')
-		return;
-	printf("   = ");
-	(void)wrap_print(stdout, buf, wrap_width(STDOUT_FILENO), 5,
-	    "     ");
-}
-
 static void
 send_transcript(void *arg, enum smtp_client_dir dir, const char *line,
     size_t len)
 {
 	struct send_run *r = arg;
 
-	if (!r->verbose)
-		return;
-	printf("%c%s", (char)dir, dir == SMTP_CLIENT_INFO ? " " : ": ");
-	send_print_safe(line, len);
-	printf("\n");
-	if (dir != SMTP_CLIENT_RECEIVED)
-		return;
-	if (r->replylen + len + 1 < sizeof(r->reply)) {
-		memcpy(r->reply + r->replylen, line, len);
-		r->replylen += len;
-		r->reply[r->replylen++] = '\n';
-	}
-	if (len == 3 || (len > 3 && line[3] != '-')) {
-		send_explain(r);
-		r->replylen = 0;
-	}
+	if (r->verbose)
+		cli_transcript_line(&r->tr, dir, line, len);
 }
 
 /* "host:port" or "[v6]:port" (port defaults to dflt). */
@@ -347,7 +300,7 @@ send_report(const struct send_run *r)
 		(void)smtp_reply_format(res, line, sizeof(line));
 		printf("%s: %s: ", r->msg.rcpts[i], smtp_reply_ok(res) ?
 		    "sent" : res->code >= 500 ? "rejected" : "deferred");
-		send_print_safe(line, strlen(line));
+		cli_print_safe(stdout, line, strlen(line));
 		printf("%s\n", res->local ? " (no server reply)" : "");
 		perm |= res->code >= 500;
 		temp |= res->code < 500 && !smtp_reply_ok(res);
@@ -538,6 +491,7 @@ send_params(const struct send_opts *o, struct send_run *r,
 	p->transcript = send_transcript;
 	p->transcript_arg = r;
 	r->verbose = o->verbose;
+	cli_transcript_init(&r->tr, stdout, cat_lang_env());
 }
 
 /* Connects, sends, quits; returns the exit code. */
