@@ -445,9 +445,11 @@ def test_rate_limit(postern, tmp_path):
     src = fresh_source()
     with tls_conn(srv, source=src) as c:
         # Cancelling and bad base64 are no failed attempts: no delay.
+        # Timing bounds are generous: argon2id under ASan on a busy
+        # machine is slow. What matters: 1 s, then about 1 s more.
         r, t = timed(c.auth_plain, password="x", initial=True)
         check(r, *AUTH_BAD)
-        assert 0.8 <= t <= 2.5, t                       # 1 s
+        assert 0.9 <= t <= 6, t                         # 1 s
         for _ in range(2):
             r = c.cmd("AUTH PLAIN")
             assert r.lines == ["334 "], r
@@ -457,10 +459,10 @@ def test_rate_limit(postern, tmp_path):
     with tls_conn(srv, source=src) as c:
         r, t2 = timed(c.auth_login, password="y")
         check(r, *AUTH_BAD)
-        assert 1.8 <= t2 <= 4.5 and t2 > t + 0.5, (t, t2)   # 2 s
+        assert 1.9 <= t2 <= 8 and 0.4 <= t2 - t <= 3.5, (t, t2)  # 2 s
         r, t3 = timed(c.auth_plain, password="z")
         check(r, *TOO_MANY)
-        assert t3 < 1.5, t3
+        assert t3 < t2 - 0.9, (t2, t3)          # no 4 s wait before 421
         c.expect_closed()
     # Blocked now, whatever the password, at once.
     with tls_conn(srv, source=src) as c:
@@ -470,9 +472,7 @@ def test_rate_limit(postern, tmp_path):
         c.expect_closed()
     # Another client is not affected.
     with tls_conn(srv, source=fresh_source()) as c:
-        r, t = timed(c.auth_plain)
-        check(r, *AUTH_OK)
-        assert t < 1.5, t
+        check(c.auth_plain(), *AUTH_OK)
     failures = tls_util.log_lines(srv, "auth-failure")
     assert len([f for f in failures if "reason=invalid-credentials" in f]) \
         >= 2, failures
@@ -489,7 +489,7 @@ def test_rate_limit_scram_failures_count(postern, tmp_path):
         c.ehlo()
         (r, _), t = timed(c.auth_scram, password="wrong")
         check(r, *AUTH_BAD)
-        assert 0.8 <= t <= 2.5, t
+        assert 0.9 <= t <= 6, t
         (r, _), t = timed(c.auth_scram, password="wrong")
         check(r, *TOO_MANY)
         c.expect_closed()

@@ -377,7 +377,7 @@ def _replace_certificate(srv, cert, tmp_path):
     assert new_fp != file_fingerprint(cert)
     os.replace(new_key, cert.with_suffix(".key"))
     os.replace(new_cert, cert)
-    srv.proc.send_signal(signal.SIGHUP)
+    tls_util.sighup(srv)
     tls_util.wait_log(srv, r"event=tls-reloaded")
     return new_fp
 
@@ -451,7 +451,7 @@ def test_sighup_with_broken_key_keeps_old_certificate(postern, tmp_path):
     fp = file_fingerprint(cert)
     key = cert.with_suffix(".key")
     os.chmod(key, 0o644)             # now refused
-    srv.proc.send_signal(signal.SIGHUP)
+    tls_util.sighup(srv)
     # Refused by the config check or by the TLS reload: either way the
     # running certificate stays.
     line = tls_util.wait_log(srv, r"event=(tls-)?reload-failed")
@@ -473,6 +473,8 @@ def _selfsigned_server(postern, tmp_path, monkeypatch):
                                       "tls": "implicit"}}, start=False)
     srv.cli("user", "add", USER, input=PASSWORD + "\n", check=True)
     srv.start()
+    # The ports accept before the certificate is made: wait for the log.
+    tls_util.wait_log(srv, r"event=listening")
     lines = tls_util.log_lines(srv, "tls-selfsigned-created")
     assert len(lines) == 1, srv.log_text()[-2000:]
     m = re.search(r"hostname=(\S+) cert=(\S+) key=(\S+)", lines[0])
@@ -502,10 +504,12 @@ def test_self_signed_default_certificate(postern, tmp_path, monkeypatch):
     # A restart keeps it.
     assert srv.stop() == 0
     srv.start()
+    tls_util.wait_log(srv, r"event=child-started kind=smtp")
     assert file_fingerprint(cert) == fp
     pem = ssl.get_server_certificate(("127.0.0.1", srv.ports["smtps"]))
     assert pem_fingerprint(pem) == fp
-    assert len(tls_util.log_lines(srv, "tls-selfsigned-created")) == 1
+    assert len(tls_util.log_lines(srv, "tls-selfsigned-created")) == 1, \
+        srv.log_text()[-3000:]
 
 
 @pytest.mark.xfail(strict=True, reason=(

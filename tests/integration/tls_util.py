@@ -24,6 +24,7 @@ import os
 import pathlib
 import re
 import secrets
+import signal
 import socket
 import ssl
 import subprocess
@@ -330,6 +331,15 @@ def wait_log(srv, pattern, timeout=10.0):
         time.sleep(0.05)
     raise AssertionError(f"no log line matching {pattern!r}:\n"
                          f"{srv.log_text()[-3000:]}")
+
+
+def sighup(srv):
+    """SIGHUP to a started server, once it takes signals: its listening
+    sockets accept before the supervisor blocks SIGHUP (src/proc/
+    supervisor.c binds, then sets the signal mask), and a SIGHUP in
+    between would end the process; "event=listening" comes after."""
+    wait_log(srv, r"event=listening")
+    srv.proc.send_signal(signal.SIGHUP)
 
 
 def assert_no_secret(srv, password=PASSWORD, user=USER):
