@@ -13,6 +13,7 @@ The rate limit counts failures per client address, so every test that
 fails an AUTH on purpose connects from its own 127.0.0.0/8 address."""
 import base64
 import re
+import signal
 import smtplib
 import socket
 import ssl
@@ -493,6 +494,49 @@ def test_rate_limit_scram_failures_count(postern, tmp_path):
         (r, _), t = timed(c.auth_scram, password="wrong")
         check(r, *TOO_MANY)
         c.expect_closed()
+
+
+# --- Connections that go away ---------------------------------------------------
+
+def test_disconnects_in_the_middle_of_auth(postern, tmp_path):
+    """Clients that vanish at every step of AUTH (waiting for a 334
+    answer, while the password is checked, during the failure delay)
+    leave a server that serves on and exits cleanly (under ASan: without
+    a leak); SIGTERM while a failed AUTH waits for its delay still gets
+    the 535 out, then 421 at the next command."""
+    srv, _ = tls_util.submission(postern, tmp_path)
+    src = fresh_source()
+    c = tls_conn(srv, source=src)
+    assert c.cmd("AUTH LOGIN").code == 334
+    c.close()
+    c = tls_conn(srv, source=src)
+    client = tls_util.ScramClient(USER, PASSWORD)
+    assert c.cmd(f"AUTH SCRAM-SHA-256 {b64(client.first())}").code == 334
+    c.close()
+    for password in (PASSWORD, "wrong"):
+        c = tls_conn(srv, source=fresh_source())
+        c.line("AUTH PLAIN " + b64(f"\0{USER}\0{password}"))
+        c.close()             # while argon2id runs, or during the delay
+    c = Conn(srv.ports["smtps"], implicit=True, source=src)
+    c.ehlo()
+    c.line("AUTH PLAIN " + b64(f"\0{USER}\0wrong"))
+    time.sleep(0.3)
+    c.close()
+    time.sleep(1.5)
+    with tls_conn(srv) as c:
+        check(c.auth_plain(), *AUTH_OK)
+    # SIGTERM during the delay.
+    c = tls_conn(srv, source=fresh_source())
+    try:
+        c.line("AUTH PLAIN " + b64(f"\0{USER}\0wrong"))
+        time.sleep(0.3)
+        srv.proc.send_signal(signal.SIGTERM)
+        check(c.read_reply(), *AUTH_BAD)
+        c.expect("NOOP", 421, "4.3.2")
+        c.expect_closed()
+    finally:
+        c.close()
+    assert srv.proc.wait(timeout=20) == 0, srv.log_text()[-3000:]
 
 
 # --- Logs -------------------------------------------------------------------------
