@@ -54,6 +54,7 @@ class Context:
         self.sent = {}
         self.uncertain = {}
         self.settle_misses = {}
+        self.dns = None		# the bench's unbound (servers.Unbound)
 
     def account(self, srv, r):
         if r["rc"] == 0 and not r["errors"]:
@@ -117,6 +118,7 @@ def durability(ctx, srv):
 def bench_server(ctx, srv, rows, results):
     """Both phases of one server; returns its status dict."""
     status = {"label": srv.label, "durable": srv.durable, "note": srv.note}
+    queries = ctx.dns.queries()
     try:
         srv.setup()
         status["label"] = srv.label
@@ -127,6 +129,7 @@ def bench_server(ctx, srv, rows, results):
                       results)
         status["listen_backlog"] = srv.backlog
         status["durability"] = durability(ctx, srv)
+        status["dns_queries"] = ctx.dns.queries() - queries
         status["log"] = str(srv.log if srv.name != "postfix"
                             else srv.dir / "maillog")
     except servers.SetupError as e:
@@ -166,7 +169,7 @@ def main():
     rows = scenarios.all_scenarios(ctx)
     results, status = {}, {}
     t0 = time.monotonic()
-    dns = servers.Unbound(ctx)
+    dns = ctx.dns = servers.Unbound(ctx)
     dns.setup()
     dns.start()
     try:

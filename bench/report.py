@@ -93,6 +93,7 @@ def servers_section(doc):
             continue
         bl = st.get("listen_backlog")
         text = f"- {_short(doc, n)}: {st.get('version') or ''}; " \
+            f"DNS queries during its runs: {st.get('dns_queries', '?')}; " \
             f"listen backlog {bl if bl is not None else '?'}"
         if bl is not None and bl < 50:
             text += f" (as shipped, not patched): at concurrency above " \
