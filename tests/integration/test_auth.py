@@ -155,12 +155,18 @@ def test_wrong_password(shared_sub):
     ("SCRAM", "nosuch@example.test", PASSWORD),
     ("SCRAM", USER, "wrong"),
     ("SCRAM", "not an address", PASSWORD),
+    ("PLAIN-AUTHZID", USER, PASSWORD),
 ])
 def test_unknown_user_and_wrong_password_look_the_same(shared_sub, mech,
                                                        user, pw):
     with tls_conn(shared_sub, source=fresh_source()) as c:
         if mech == "PLAIN":
             r = c.auth_plain(user=user, password=pw)
+        elif mech == "PLAIN-AUTHZID":
+            # Right password, but acting for someone else: no proxy
+            # authorization here.
+            r = c.auth_plain(user=user, password=pw,
+                             authzid="alice@example.test")
         elif mech == "LOGIN":
             r = c.auth_login(user=user, password=pw)
         elif mech == "CRAM-MD5":
@@ -480,6 +486,22 @@ def test_rate_limit(postern, tmp_path):
     tls_util.assert_no_secret(srv)
     for pw in ("x", "y", "z"):
         assert f"password={pw}" not in srv.log_text()
+
+
+def test_rate_limit_failures_age_out(postern, tmp_path):
+    srv, _ = tls_util.submission(postern, tmp_path, {
+        "auth": {"max_failures": "2", "failure_window": "2s"}})
+    src = fresh_source()
+    with tls_conn(srv, source=src) as c:
+        r, t1 = timed(c.auth_plain, password="x")
+        check(r, *AUTH_BAD)
+        time.sleep(2.5)        # the window passes without a failure
+        r, t2 = timed(c.auth_plain, password="x")
+        check(r, *AUTH_BAD)    # counted from 0 again: no 421
+        assert 0.9 <= t2 <= 6 and abs(t2 - t1) < 0.9, (t1, t2)
+        r = c.auth_plain(password="x")
+        check(r, *TOO_MANY)    # the second failure within the window
+        c.expect_closed()
 
 
 def test_rate_limit_scram_failures_count(postern, tmp_path):

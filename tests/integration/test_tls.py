@@ -91,6 +91,19 @@ def test_starttls_refused_where_not_configured(shared_sub):
         c.expect("NOOP", 250, "2.0.0", "Ok")
 
 
+def test_starttls_pipelined_after_ehlo(shared_sub):
+    with Conn(shared_sub.ports["sub"]) as c:
+        c.send(b"EHLO client.example\r\nSTARTTLS\r\n")
+        r = c.read_reply()
+        assert r.code == 250 and "STARTTLS" in r.texts(), r
+        check(c.read_reply(), *tls_util.STARTTLS_GO)
+        assert c.buf == b""
+        c.sock = client_context(cafile=shared_sub.cert).wrap_socket(
+            c.sock, server_hostname=HOSTNAME)
+        kw = c.ehlo_keywords()
+        assert "AUTH" in kw and "STARTTLS" not in kw, kw
+
+
 def test_starttls_with_arguments_is_a_syntax_error(shared_sub):
     with Conn(shared_sub.ports["sub"]) as c:
         c.ehlo()
