@@ -15,7 +15,6 @@ import base64
 import re
 import signal
 import smtplib
-import socket
 import ssl
 import subprocess
 import time
@@ -55,7 +54,7 @@ def timed(fn, *args, **kw):
     return r, time.monotonic() - t
 
 
-# --- Mechanisms that succeed --------------------------------------------------
+# --- Mechanisms that succeed -------------------------------------------------
 
 def test_plain_with_initial_response(shared_sub):
     with tls_conn(shared_sub) as c:
@@ -138,7 +137,7 @@ def test_auth_pipelined_with_mail(shared_sub):
     wait_token(shared_sub, USER, tok)
 
 
-# --- Every reply row of SPEC §5 -------------------------------------------------
+# --- Every reply row of SPEC §5 ----------------------------------------------
 
 def test_wrong_password(shared_sub):
     src = fresh_source()
@@ -326,7 +325,7 @@ def test_mail_auth_parameter(shared_sub):
                  250, "2.1.0", "Ok")
 
 
-# --- Where AUTH is offered ------------------------------------------------------
+# --- Where AUTH is offered ---------------------------------------------------
 
 def test_mx_listener_offers_no_auth(shared_sub):
     with Conn(shared_sub.port) as c:
@@ -394,6 +393,42 @@ def test_plaintext_yes_and_scram_plus(postern, tmp_path):
         check(r, *AUTH_OK)
 
 
+def test_scram_plus_tls13_exporter(postern, tmp_path):
+    """SCRAM-SHA-256-PLUS over TLS 1.3 binds to tls-exporter (RFC 9266):
+    `openssl s_client -keymatexport` gives the client the value."""
+    srv, cert = tls_util.submission(postern, tmp_path, {
+        "auth": {"mechanisms": "SCRAM-SHA-256-PLUS, SCRAM-SHA-256"}})
+    for listener in ("smtps", "sub"):
+        with tls_util.SClient(srv.ports[listener], "-tls1_3",
+                              starttls=listener == "sub") as sc:
+            exporter = sc.exporter()
+            assert len(exporter) == 32
+            if listener == "smtps":
+                check(sc.reply(), 220)
+            sc.sync()
+            r = sc.cmd("EHLO client.example")
+            assert "AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256" in r.texts(), r
+            client = tls_util.ScramClient(USER, PASSWORD, cb=exporter,
+                                          cbflag="p=tls-exporter")
+            r = sc.cmd(f"AUTH SCRAM-SHA-256-PLUS {b64(client.first())}")
+            assert r.code == 334, r
+            r = sc.cmd(b64(client.final(unb64(r.lines[0][4:]).decode())))
+            assert r.code == 334, r
+            client.verify(unb64(r.lines[0][4:]).decode())
+            check(sc.cmd(""), *AUTH_OK)
+            check(sc.cmd("QUIT"), 221, "2.0.0", "Bye")
+    # tls-unique does not exist in TLS 1.3 (RFC 9266 §3).
+    with Conn(srv.ports["smtps"], implicit=True,
+              source=fresh_source()) as c:
+        c.ehlo()
+        client = tls_util.ScramClient(USER, PASSWORD, cb=b"\1" * 12,
+                                      cbflag="p=tls-unique")
+        r = c.cmd(f"AUTH SCRAM-SHA-256-PLUS {b64(client.first())}")
+        if r.code == 334:
+            r = c.cmd(b64(client.final(unb64(r.lines[0][4:]).decode())))
+        check(r, *AUTH_BAD)
+
+
 def test_auth_optional_on_mx_and_in_transaction(postern, tmp_path):
     srv, _ = tls_util.submission(postern, tmp_path, {
         "listener mx": {"mode": "mx", "tls": "starttls",
@@ -444,7 +479,7 @@ def test_no_sender_login_match_by_default(shared_sub):
         c.expect("MAIL FROM:<alice@example.test>", 250, "2.1.0", "Ok")
 
 
-# --- Rate limit -----------------------------------------------------------------
+# --- Rate limit --------------------------------------------------------------
 
 def test_rate_limit(postern, tmp_path):
     srv, _ = tls_util.submission(postern, tmp_path, {
@@ -518,7 +553,7 @@ def test_rate_limit_scram_failures_count(postern, tmp_path):
         c.expect_closed()
 
 
-# --- Connections that go away ---------------------------------------------------
+# --- Connections that go away ------------------------------------------------
 
 def test_disconnects_in_the_middle_of_auth(postern, tmp_path):
     """Clients that vanish at every step of AUTH (waiting for a 334
@@ -561,7 +596,7 @@ def test_disconnects_in_the_middle_of_auth(postern, tmp_path):
     assert srv.proc.wait(timeout=20) == 0, srv.log_text()[-3000:]
 
 
-# --- Logs -------------------------------------------------------------------------
+# --- Logs --------------------------------------------------------------------
 
 def test_log_names_mechanism_and_user_not_secret(shared_sub):
     with tls_conn(shared_sub) as c:
@@ -582,7 +617,7 @@ def test_log_names_mechanism_and_user_not_secret(shared_sub):
         tls_util.assert_no_secret(shared_sub, password=pw)
 
 
-# --- Real clients -----------------------------------------------------------------
+# --- Real clients ------------------------------------------------------------
 
 class StartTLSNamed(smtplib.SMTP):
     """smtplib.SMTP that checks the certificate for mx.example.test."""

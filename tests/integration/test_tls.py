@@ -18,11 +18,10 @@ import time
 import pytest
 
 import conftest
-import smtp_util
 import tls_util
 from smtp_util import check, message, split_message, token, wait_token
 from tls_util import (AUTH_OK, HOSTNAME, NEED_EHLO, PASSWORD, USER, Conn,
-                      client_context, file_fingerprint, fresh_source,
+                      client_context, file_fingerprint,
                       make_cert, pem_fingerprint)
 
 shared_sub = tls_util.shared_sub
@@ -63,7 +62,7 @@ def received_of(data):
     return values[0]
 
 
-# --- STARTTLS ---------------------------------------------------------------
+# --- STARTTLS ----------------------------------------------------------------
 
 def test_starttls_resets_session_and_reveals_auth(shared_sub):
     with Conn(shared_sub.ports["sub"]) as c:
@@ -154,7 +153,7 @@ def test_starttls_refused_inside_transaction(postern, tmp_path):
     assert RECEIVED_TLS_RE.search(rcvd), rcvd
 
 
-# --- Implicit TLS -------------------------------------------------------------
+# --- Implicit TLS ------------------------------------------------------------
 
 def test_implicit_tls(shared_sub):
     ctx = client_context(cafile=shared_sub.cert)
@@ -205,7 +204,7 @@ def test_smtplib_starttls_verifies_certificate(shared_sub):
         assert s.sock.version() == "TLSv1.3"
 
 
-# --- Versions and cipher suites ---------------------------------------------
+# --- Versions and cipher suites ----------------------------------------------
 
 @pytest.mark.parametrize("version,expect_proto,expect_cipher", [
     ("-tls1_2", "TLSv1.2", "ECDHE-ECDSA-AES256-GCM-SHA384"),
@@ -288,7 +287,7 @@ def test_python_tls12_chacha_when_client_has_nothing_better(shared_sub):
         c.ehlo()
 
 
-# --- Failed handshakes --------------------------------------------------------
+# --- Failed handshakes -------------------------------------------------------
 
 def test_garbage_instead_of_handshake(shared_sub):
     before = len(tls_util.log_lines(shared_sub, "tls-failed"))
@@ -337,7 +336,7 @@ def test_client_gone_during_handshake(shared_sub):
         c.expect("QUIT", 221, "2.0.0", "Bye")
 
 
-# --- Received (RFC 3848) ------------------------------------------------------
+# --- Received (RFC 3848) -----------------------------------------------------
 
 def test_received_esmtpsa_tls13(shared_sub):
     tok = token()
@@ -379,7 +378,7 @@ def test_received_plain_mx(shared_sub):
     assert "(using" not in rcvd, rcvd
 
 
-# --- Certificates: SIGHUP reload, self-signed default, key secrecy ------------
+# --- Certificates: SIGHUP reload, self-signed default, key secrecy -----------
 
 def _replace_certificate(srv, cert, tmp_path):
     """Replaces the certificate and key files atomically (as an ACME
@@ -574,7 +573,7 @@ def test_mismatched_key_refused(postern, tmp_path):
     assert re.search(r"key values mismatch|key does not match", out), out
 
 
-# --- Other real clients -------------------------------------------------------
+# --- Other real clients ------------------------------------------------------
 
 def test_swaks_tls_and_tls_on_connect(shared_sub):
     for opts, port in ((["--tls"], shared_sub.ports["sub"]),

@@ -22,12 +22,14 @@ import hashlib
 import hmac
 import os
 import pathlib
+import queue
 import re
 import secrets
 import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -66,7 +68,7 @@ def unb64(text):
     return base64.b64decode(text, validate=True)
 
 
-# --- Certificates ----------------------------------------------------------
+# --- Certificates ------------------------------------------------------------
 
 def make_cert(directory, name="cert", cn=HOSTNAME, days=2):
     """Writes NAME.pem and NAME.key (mode 0600) into directory; returns
@@ -116,7 +118,7 @@ def client_context(cafile=None, min_version=None, max_version=None,
     return ctx
 
 
-# --- A raw SMTP connection with TLS -----------------------------------------
+# --- A raw SMTP connection with TLS ------------------------------------------
 
 class Conn(smtp_util.SMTPConn):
     """smtp_util.SMTPConn plus TLS and a chosen source address.
@@ -226,7 +228,106 @@ class Conn(smtp_util.SMTPConn):
         return self.cmd(""), client
 
 
-# --- SCRAM (RFC 5802, RFC 7677) ---------------------------------------------
+# --- openssl s_client as an interactive client -------------------------------
+
+class SClient:
+    """`openssl s_client` driven line by line: for what Python's ssl module
+    cannot do, such as exporting keying material (the tls-exporter channel
+    binding of RFC 9266 for SCRAM-*-PLUS over TLS 1.3). SMTP replies are
+    picked out of its output; -keymatexport prints the exporter value."""
+
+    EXPORTER_LABEL = "EXPORTER-Channel-Binding"
+
+    def __init__(self, port, *args, starttls=False, timeout=15.0):
+        cmd = ["openssl", "s_client", "-connect", f"{HOST}:{port}",
+               "-servername", HOSTNAME, "-crlf", "-ign_eof", "-nocommands",
+               "-keymatexport", self.EXPORTER_LABEL, "-keymatexportlen",
+               "32"]
+        if starttls:
+            cmd += ["-starttls", "smtp"]
+        self.timeout = timeout
+        self.lines = queue.Queue()
+        self.output = []
+        self.proc = subprocess.Popen(cmd + list(args), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     bufsize=1)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\r\n"))
+        self.lines.put(None)
+
+    def _next(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("s_client: nothing more:\n" +
+                               "\n".join(self.output[-40:]))
+        try:
+            line = self.lines.get(timeout=left)
+        except queue.Empty:
+            raise TimeoutError("s_client: nothing more:\n" +
+                               "\n".join(self.output[-40:]))
+        if line is None:
+            raise smtp_util.Closed("s_client ended:\n" +
+                                   "\n".join(self.output[-40:]))
+        self.output.append(line)
+        return line
+
+    def exporter(self):
+        """The exported keying material (bytes)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            m = re.match(r"^\s*Keying material: ([0-9A-F]+)$",
+                         self._next(deadline))
+            if m:
+                return bytes.fromhex(m.group(1))
+
+    def reply(self):
+        """The next whole SMTP reply in the output, as a Reply."""
+        deadline = time.monotonic() + self.timeout
+        lines = []
+        while True:
+            line = self._next(deadline)
+            if not re.match(r"^[2-5]\d\d(?:[ -]|$)", line):
+                continue            # s_client's own report lines
+            lines.append(line)
+            if len(line) == 3 or line[3] == " ":
+                return smtp_util.Reply(lines)
+
+    def sync(self):
+        """NOOP, then skips every reply up to its "250 2.0.0 Ok" (with
+        -starttls smtp, s_client echoes a line of its own EHLO exchange)."""
+        r = self.cmd("NOOP")
+        while r.lines != ["250 2.0.0 Ok"]:
+            r = self.reply()
+
+    def cmd(self, text):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        return self.reply()
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --- SCRAM (RFC 5802, RFC 7677) ----------------------------------------------
 
 def _hmac(key, msg):
     return hmac.new(key, msg.encode() if isinstance(msg, str) else msg,
@@ -247,9 +348,9 @@ class ScramClient:
         self.password = password
         self.cb = cb
         self.cbflag = cbflag or ("p=tls-unique" if cb is not None else "n")
+        self.gs2 = f"{self.cbflag},,"
         self.nonce = nonce or base64.b64encode(
             secrets.token_bytes(18)).decode()
-        self.gs2 = f"{self.cbflag},,"
         self.bare = f"n={saslname(user)},r={self.nonce}"
         self.server_signature = None
         self.salt = None
@@ -285,7 +386,7 @@ class ScramClient:
             "server signature (v=) does not verify"
 
 
-# --- Servers ----------------------------------------------------------------
+# --- Servers -----------------------------------------------------------------
 
 def submission(postern, tmp_path, sections=None, users=((USER, PASSWORD),),
                dns=None, start=True):
