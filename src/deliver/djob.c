@@ -139,19 +139,22 @@ djob_is_duplicate(const struct djob *j, const char *path, const char *addr)
 
 void
 djob_log(const struct djob *j, const char *rcpt, const char *to,
-    const char *status, const char *relay, const char *reply)
+    const char *status, const char *relay, const char *tls,
+    const char *reply)
 {
-	char safe[LOG_SAFE_BUFSZ];
+	char safe[LOG_SAFE_BUFSZ], tlsf[48] = "";
 
 	log_safe(safe, sizeof(safe), reply, strlen(reply));
+	if (tls != NULL && tls[0] != '\0')
+		(void)snprintf(tlsf, sizeof(tlsf), " tls=%s", tls);
 	if (strcmp(rcpt, to) == 0)
-		log_info("id=%s to=<%s> status=%s relay=%s delay=%llds "
+		log_info("id=%s to=<%s> status=%s relay=%s delay=%llds%s "
 		    "reply=\"%s\"", j->id, to, status, relay,
-		    (long long)(j->now - j->qf.env.created), safe);
+		    (long long)(j->now - j->qf.env.created), tlsf, safe);
 	else
 		log_info("id=%s to=<%s> orig_to=<%s> status=%s relay=%s "
-		    "delay=%llds reply=\"%s\"", j->id, to, rcpt, status, relay,
-		    (long long)(j->now - j->qf.env.created), safe);
+		    "delay=%llds%s reply=\"%s\"", j->id, to, rcpt, status,
+		    relay, (long long)(j->now - j->qf.env.created), tlsf, safe);
 }
 
 /* The reply recorded for a failed Maildir write. */
@@ -190,7 +193,7 @@ djob_mailbox(struct djob *j, size_t i, const struct local_target *t)
 	}
 	if (djob_is_duplicate(j, path, t->addr)) {
 		qstate_add_delivered(&j->st.r[i], t->addr);
-		djob_log(j, rcpt, t->addr, "sent", "local",
+		djob_log(j, rcpt, t->addr, "sent", "local", NULL,
 		    "250 2.0.0 Ok: duplicate, one copy delivered");
 		return;
 	}
@@ -214,7 +217,7 @@ djob_mailbox(struct djob *j, size_t i, const struct local_target *t)
 	j->mailboxes[j->nmailboxes++] = xstrdup(path);
 	(void)snprintf(reply, sizeof(reply), "250 2.0.0 Ok: %s as %s",
 	    rc == 1 ? "already delivered" : "delivered", name);
-	djob_log(j, rcpt, t->addr, "sent", "local", reply);
+	djob_log(j, rcpt, t->addr, "sent", "local", NULL, reply);
 }
 
 /* Resolves local recipient a (index i) and delivers each final address. */

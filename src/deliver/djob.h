@@ -46,6 +46,8 @@ struct djob_rcpt {
 	char	temp[QSTATE_REPLY_MAX];	/* first temporary reply */
 	char	perm[QSTATE_REPLY_MAX];	/* first permanent reply */
 	char	relay[256];		/* where a failure happened */
+	char	mta[256];		/* remote host that answered, or "" */
+	char	tls[32];		/* remote: TLS of that session, or "" */
 };
 
 /* Owned by the loop (deliver.c) from djob_new() to djob_free(). */
@@ -83,10 +85,12 @@ void djob_fail(struct djob *j, size_t i, int perm, const char *reply,
 /*
  * Logs one recipient result: id, to (final address), orig_to (the
  * envelope recipient, when it differs), status (sent, deferred, bounced),
- * relay, delay since arrival, reply.
+ * relay, delay since arrival, tls (remote sessions: "TLSv1.3/verified",
+ * "none"; NULL or "": left out), reply.
  */
 void djob_log(const struct djob *j, const char *rcpt, const char *to,
-    const char *status, const char *relay, const char *reply);
+    const char *status, const char *relay, const char *tls,
+    const char *reply);
 
 /* The retry delay after `attempts` failed attempts (conf->retry). */
 unsigned djob_retry_delay(const struct conf *conf, unsigned attempts);

@@ -28,6 +28,7 @@ static void
 djob_apply_remote(struct djob *j)
 {
 	struct remote_rcpt *r;
+	struct djob_rcpt *res;
 	size_t k;
 
 	for (k = 0; k < j->nremote; k++) {
@@ -35,10 +36,18 @@ djob_apply_remote(struct djob *j)
 		if (r->status == QSTATE_DONE) {
 			qstate_add_delivered(&j->st.r[r->index], r->addr);
 			djob_log(j, j->qf.env.rcpts[r->index], r->addr, "sent",
-			    r->relay, r->reply);
-		} else
-			djob_fail(j, r->index, r->status == QSTATE_FAILED,
-			    r->reply, r->relay);
+			    r->relay, r->tls, r->reply);
+			continue;
+		}
+		djob_fail(j, r->index, r->status == QSTATE_FAILED, r->reply,
+		    r->relay);
+		res = &j->rcpt[r->index];
+		if (res->mta[0] == '\0' && res->tls[0] == '\0') {
+			(void)snprintf(res->mta, sizeof(res->mta), "%s",
+			    r->mta);
+			(void)snprintf(res->tls, sizeof(res->tls), "%s",
+			    r->tls);
+		}
 	}
 }
 
@@ -97,8 +106,11 @@ djob_bounce(struct djob *j, const size_t *idx, const int *expired, size_t n,
 		d[k].diag = j->st.r[idx[k]].reply;
 		d[k].expired = expired[k];
 		relay = j->rcpt[idx[k]].relay;
-		/* A host that answered, for Remote-MTA (not local, none). */
-		if (relay[0] != '\0' && strcmp(relay, "local") != 0 &&
+		/* A host that answered, for Remote-MTA (not local, none):
+		   its name, as remote reports it apart from "host[ip]:port" */
+		if (j->rcpt[idx[k]].mta[0] != '\0')
+			d[k].remote_mta = j->rcpt[idx[k]].mta;
+		else if (relay[0] != '\0' && strcmp(relay, "local") != 0 &&
 		    strcmp(relay, "none") != 0)
 			d[k].remote_mta = relay;
 		if (expired[k])
@@ -140,7 +152,7 @@ djob_settle_all(struct djob *j)
 	for (i = 0; i < n; i++) {
 		rcpt = j->qf.env.rcpts[idx[i]];
 		djob_log(j, rcpt, rcpt, "bounced", j->rcpt[idx[i]].relay,
-		    j->st.r[idx[i]].reply);
+		    j->rcpt[idx[i]].tls, j->st.r[idx[i]].reply);
 		log_info("id=%s to=<%s> event=%s dsn=%s", j->id, rcpt,
 		    expired[i] ? "expired" : "failed",
 		    j->qf.env.sender[0] != '\0' ? dsn_id :
@@ -150,7 +162,7 @@ djob_settle_all(struct djob *j)
 		if (j->rcpt[i].due && j->st.r[i].status == QSTATE_DEFERRED) {
 			rcpt = j->qf.env.rcpts[i];
 			djob_log(j, rcpt, rcpt, "deferred", j->rcpt[i].relay,
-			    j->st.r[i].reply);
+			    j->rcpt[i].tls, j->st.r[i].reply);
 		}
 	free(idx);
 	free(expired);

@@ -1,10 +1,14 @@
 /*
- * Delivery to non-local addresses: the boundary the outbound SMTP client
- * replaces. The delivery process hands over one message and the remote
- * addresses due for it; the implementation fills in each address's result
- * and calls done() from the event loop. This build has no SMTP client yet:
- * every address is deferred with REMOTE_REPLY_UNAVAILABLE, so such
- * messages stay queued and `postern queue list` shows why.
+ * Delivery to non-local addresses: the boundary between the delivery
+ * process (deliver.c, djob*.c) and the outbound SMTP delivery
+ * (remote*.c). The delivery process hands over one message and the
+ * remote addresses due for it; remote groups them by destination (the
+ * recipient domain's MX hosts, or the [delivery] relay smarthost),
+ * resolves the route, delivers over reused SMTP connections with
+ * opportunistic STARTTLS and fills in each address's result: DONE (2xx),
+ * DEFERRED (4xx, connection failure, time-out, DNS failure) or FAILED
+ * (5xx, null MX, no such domain...). The delivery process records the
+ * results, schedules retries and bounces (docs/queue.md).
  */
 #ifndef POSTERN_REMOTE_H
 #define POSTERN_REMOTE_H
@@ -13,15 +17,6 @@
 
 #include "queue/qfile.h"
 #include "queue/qstate.h"
-
-/*
- * 451: the action was aborted by a local condition the sender cannot
- * change; 4.4.0: "other or undefined network or routing status": we have
- * no route out of this host. Both transient, so the recipient is retried
- * on the [delivery] retry schedule until max_queue_time, then bounced
- * with Status 4.4.7.
- */
-#define REMOTE_REPLY_UNAVAILABLE "451 4.4.0 remote delivery not yet available"
 
 struct event_base;
 struct conf;
@@ -33,20 +28,35 @@ struct remote_rcpt {
 	char			*addr;		/* final address (owned) */
 	enum qstate_status	 status;	/* DONE, DEFERRED or FAILED */
 	char			 reply[QSTATE_REPLY_MAX];
-	char			 relay[256];	/* host it went to, for logs */
+	char			 relay[256];	/* "host[ip]:port", or "none" */
+	char			 mta[256];	/* host that answered, or "" */
+	char			 tls[32];	/* "TLSv1.3/verified", "TLSv1.2/
+						   unverified", "none"; "" if
+						   no connection was made */
 };
 
 typedef void (*remote_done_fn)(void *arg);
 
-/* Per delivery process; conf is borrowed for the object's life. */
+/*
+ * Per delivery process; conf is borrowed for the object's life. Starts
+ * the resolver ([delivery] dns, trust_anchor) and the client TLS context;
+ * if either fails it is logged and remote mail is deferred (no resolver)
+ * or sent without STARTTLS (no TLS).
+ */
 struct remote *remote_new(struct event_base *base, const struct conf *conf);
 
-/* Aborts whatever is in progress (done() is not called). NULL: no-op. */
+/*
+ * Aborts whatever is in progress (done() is not called), closes every
+ * connection without QUIT. NULL: no-op.
+ */
 void remote_free(struct remote *r);
 
 /*
  * Starts delivering message qf to rcpts[0..n) (both stay valid until done
- * runs). done(arg) runs on the event loop, never inside this call.
+ * runs; rcpts[i].addr is a mailbox "local@domain"). When done(arg) runs,
+ * on the event loop and never inside this call, every rcpts[i] has its
+ * status, reply ("250 2.0.0 Ok ...", "451 4.4.1 ...", "556 5.1.10 ..."),
+ * relay, mta and tls.
  */
 void remote_deliver(struct remote *r, const struct qfile *qf,
     struct remote_rcpt *rcpts, size_t n, remote_done_fn done, void *arg);
