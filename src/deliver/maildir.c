@@ -19,6 +19,7 @@
 
 #include "queue/dirsync.h"
 #include "util/addr.h"
+#include "util/fileio.h"
 
 #define MAILDIR_WBUF (32 * 1024)
 
@@ -201,23 +202,6 @@ maildir_create(const char *dir)
 	return 0;
 }
 
-static int
-maildir_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Writes hdr, then msg with every CRLF turned into LF. */
 static int
 maildir_write_lf(int fd, const char *hdr, size_t hlen, const char *msg,
@@ -226,19 +210,19 @@ maildir_write_lf(int fd, const char *hdr, size_t hlen, const char *msg,
 	char out[MAILDIR_WBUF];
 	size_t o = 0, i;
 
-	if (maildir_write_all(fd, hdr, hlen) == -1)
+	if (fileio_write_all(fd, hdr, hlen) == -1)
 		return -1;
 	for (i = 0; i < len; i++) {
 		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n')
 			continue;
 		out[o++] = msg[i];
 		if (o == sizeof(out)) {
-			if (maildir_write_all(fd, out, o) == -1)
+			if (fileio_write_all(fd, out, o) == -1)
 				return -1;
 			o = 0;
 		}
 	}
-	return maildir_write_all(fd, out, o);
+	return fileio_write_all(fd, out, o);
 }
 
 /* Opens DIR/tmp/NAME exclusively, creating the Maildir if needed. */
@@ -275,16 +259,12 @@ maildir_commit(const char *dir, const char *name, const char *tmp)
 	(void)snprintf(dst, sizeof(dst), "%s/%s", newdir, name);
 	if ((ds = dirsync_open(newdir)) == NULL)
 		return -1;
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == -1) {
-		if (errno == EINVAL || errno == ENOSYS)
-			rc = link(tmp, dst);
-		else
-			rc = -1;
-		if (rc == -1 && errno != EEXIST) {
+	if (fileio_rename_noreplace(tmp, dst) == -1) {
+		if (errno != EEXIST) {
 			dirsync_close(ds);
 			return -1;
 		}
-		exists = rc == -1;
+		exists = 1;
 		(void)unlink(tmp);
 	}
 	/* Also when it existed: that entry may not be on disk yet. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "queue/dirsync.h"
+#include "util/fileio.h"
 #include "util/xmalloc.h"
 
 #define QSTATE_FILE_MAX (16 * 1024 * 1024)
@@ -327,22 +328,12 @@ qstate_load(const char *spool, const struct envelope *env,
 static int
 qstate_write_file(const char *path, const char *buf, size_t len)
 {
-	ssize_t n;
 	int fd, saved;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1)
 		return -1;
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		buf += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1)
+	if (fileio_write_all(fd, buf, len) == -1 || fsync(fd) == -1)
 		goto fail;
 	return close(fd);
 fail:

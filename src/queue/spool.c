@@ -25,6 +25,7 @@
 
 #include "queue/dirsync.h"
 #include "queue/queue_id.h"
+#include "util/fileio.h"
 #include "util/xmalloc.h"
 
 #define SPOOL_BUFSZ (64 * 1024)
@@ -207,25 +208,6 @@ spool_set_owner(struct spool_file *f, uid_t uid, gid_t gid)
 	return fchown(f->fd, uid, gid);
 }
 
-/* Writes all of buf to fd, retrying short writes and EINTR. */
-static int
-spool_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 spool_write(struct spool_file *f, const void *buf, size_t len)
 {
@@ -234,12 +216,12 @@ spool_write(struct spool_file *f, const void *buf, size_t len)
 
 	while (len > 0) {
 		if (f->len == SPOOL_BUFSZ) {
-			if (spool_write_all(f->fd, f->buf, f->len) == -1)
+			if (fileio_write_all(f->fd, f->buf, f->len) == -1)
 				return -1;
 			f->len = 0;
 		}
 		if (f->len == 0 && len >= SPOOL_BUFSZ)
-			return spool_write_all(f->fd, p, len);
+			return fileio_write_all(f->fd, p, len);
 		room = SPOOL_BUFSZ - f->len;
 		if (room > len)
 			room = len;
@@ -251,28 +233,12 @@ spool_write(struct spool_file *f, const void *buf, size_t len)
 	return 0;
 }
 
-/* Renames tmp -> queue without ever replacing an existing queue file. */
-static int
-spool_rename(const struct spool_file *f)
-{
-	if (renameat2(AT_FDCWD, f->tmp_path, AT_FDCWD, f->queue_path,
-	    RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* A file system without RENAME_NOREPLACE: link fails on EEXIST. */
-	if (link(f->tmp_path, f->queue_path) == -1)
-		return -1;
-	(void)unlink(f->tmp_path);
-	return 0;
-}
-
 int
 spool_commit(struct spool_file *f)
 {
 	int saved, renamed = 0;
 
-	if (spool_write_all(f->fd, f->buf, f->len) == -1)
+	if (fileio_write_all(f->fd, f->buf, f->len) == -1)
 		goto fail;
 	f->len = 0;
 	/* A new file: its data and size are what must reach the disk. */
@@ -283,7 +249,8 @@ spool_commit(struct spool_file *f)
 		goto fail;
 	}
 	f->fd = -1;
-	if (spool_rename(f) == -1)
+	/* Never replaces an existing queue file. */
+	if (fileio_rename_noreplace(f->tmp_path, f->queue_path) == -1)
 		goto fail;
 	renamed = 1;
 	if (dirsync_commit(f->queue_dir) == -1)
