@@ -360,6 +360,15 @@ def test_plaintext_yes_and_scram_plus(postern, tmp_path):
         check(c.cmd("AUTH SCRAM-SHA-256-PLUS"), *AUTH_NEED_TLS)
         r, _ = c.auth_scram()
         check(r, *AUTH_OK)
+        # STARTTLS forgets the AUTH of the plaintext part (RFC 3207 §4.2).
+        c.starttls()
+        kw = c.ehlo_keywords()
+        assert "AUTH" in kw, kw
+        c.expect(f"MAIL FROM:<{USER}>", 250, "2.1.0", "Ok")
+        c.expect("RCPT TO:<someone@remote.example>", 554, "5.7.1",
+                 "Relay access denied")
+        c.expect("RSET", 250, "2.0.0", "Ok")
+        check(c.auth_plain(), *AUTH_OK)
     ctx12 = client_context(max_version=ssl.TLSVersion.TLSv1_2)
     for listener in ("sub", "smtps"):
         with Conn(srv.ports[listener], implicit=listener == "smtps",
@@ -506,11 +515,15 @@ def test_rate_limit(postern, tmp_path):
         check(r, *TOO_MANY)
         assert t3 < t2 - 0.9, (t2, t3)          # no 4 s wait before 421
         c.expect_closed()
-    # Blocked now, whatever the password, at once.
+    # Blocked now, whatever the password, at once, on every listener.
     with tls_conn(srv, source=src) as c:
         r, t = timed(c.auth_plain)
         check(r, *TOO_MANY)
         assert t < 1.5, t
+        c.expect_closed()
+    with Conn(srv.ports["smtps"], implicit=True, source=src) as c:
+        c.ehlo()
+        check(c.cmd("AUTH LOGIN"), *TOO_MANY)
         c.expect_closed()
     # Another client is not affected.
     with tls_conn(srv, source=fresh_source()) as c:

@@ -482,7 +482,8 @@ def _selfsigned_server(postern, tmp_path, monkeypatch):
     srv = postern({"listener sub": {"mode": "submission",
                                     "tls": "starttls"},
                    "listener smtps": {"mode": "submission",
-                                      "tls": "implicit"}}, start=False)
+                                      "tls": "implicit"},
+                   "delivery": {"dns": tls_util.NO_DNS}}, start=False)
     srv.cli("user", "add", USER, input=PASSWORD + "\n", check=True)
     srv.start()
     # The ports accept before the certificate is made: wait for the log.
