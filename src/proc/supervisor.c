@@ -190,8 +190,13 @@ start_generation(struct supervisor *sup)
 	child_add(sup, CHILD_DELIVERY);
 }
 
+/*
+ * Asks the current children to leave. reload: smtp workers get SIGUSR1
+ * and finish their sessions however long they last (no session is cut by
+ * a reload); otherwise every child gets SIGTERM.
+ */
 static void
-stop_generation(struct supervisor *sup)
+stop_generation(struct supervisor *sup, int reload)
 {
 	unsigned i;
 
@@ -201,7 +206,8 @@ stop_generation(struct supervisor *sup)
 			continue;
 		c->stopping = 1;
 		if (c->pid > 0)
-			kill(c->pid, SIGTERM);
+			kill(c->pid, reload && c->kind == CHILD_SMTP ? SIGUSR1 :
+			    SIGTERM);
 		else
 			c->in_use = 0;	/* was waiting to restart */
 	}
@@ -292,7 +298,11 @@ stop_all(struct supervisor *sup, const sigset_t *set)
 	unsigned i;
 
 	sup->delivery_pending = 0;
-	stop_generation(sup);
+	stop_generation(sup, 0);
+	/* Workers of an earlier generation may be finishing sessions. */
+	for (i = 0; i < SUP_MAX_CHILDREN; i++)
+		if (sup->children[i].in_use && sup->children[i].pid > 0)
+			kill(sup->children[i].pid, SIGTERM);
 	while (children_alive(sup) > 0 && time(NULL) < deadline) {
 		(void)sigtimedwait(set, NULL, &tick);
 		reap_children(sup);
@@ -345,7 +355,7 @@ reload(struct supervisor *sup)
 		conf_free(conf);
 		return;
 	}
-	stop_generation(sup);
+	stop_generation(sup, 1);
 	close_unused_fds(sup->conf, sup->fds, fds, conf->nlisteners);
 	conf_free(sup->conf);
 	sup->conf = conf;
@@ -354,6 +364,42 @@ reload(struct supervisor *sup)
 	memcpy(sup->fds, fds, sizeof(fds));
 	start_generation(sup);
 	log_info("event=reloaded config=%s", sup->path);
+}
+
+/*
+ * SQLite keeps its -wal and -shm files beside the database, so the
+ * children, running as `user`, must be able to create files in its
+ * directory. The directory is the admin's (it may be shared), so it is
+ * checked, not changed.
+ */
+static int
+db_dir_writable_by(const char *db, const struct passwd *pw)
+{
+	char dir[4096], *slash;
+	struct stat st;
+	mode_t bit;
+
+	(void)snprintf(dir, sizeof(dir), "%s", db);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		(void)snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == -1)
+		return -1;
+	if (st.st_uid == pw->pw_uid)
+		bit = S_IWUSR;
+	else if (st.st_gid == pw->pw_gid)
+		bit = S_IWGRP;
+	else
+		bit = S_IWOTH;
+	if (st.st_mode & bit)
+		return 0;
+	log_warnx("event=startup-check-failed reason=\"the directory %s of "
+	    "[auth] database must be writable by user %s: SQLite creates its "
+	    "-wal and -shm files there\"", dir, pw->pw_name);
+	return -1;
 }
 
 /* Gives the spool and the user store to the unprivileged user. */
@@ -386,7 +432,7 @@ chown_state(const struct conf *conf)
 		    db_ext[i]);
 		(void)chown(path, pw->pw_uid, pw->pw_gid);
 	}
-	return 0;
+	return db_dir_writable_by(conf->auth_database, pw);
 }
 
 static void
@@ -502,7 +548,8 @@ supervisor_run(struct conf *conf, const char *conf_path)
 	if (supervisor_prepare(conf, why, sizeof(why)) == -1 ||
 	    listen_all(conf, NULL, NULL, sup.fds, why, sizeof(why)) == -1 ||
 	    (chown_state(conf) == -1 && snprintf(why, sizeof(why),
-	    "cannot give the spool to user %s", conf->user) > 0) ||
+	    "cannot give the spool and the user store to user %s",
+	    conf->user) > 0) ||
 	    supervisor_tls(&sup, why, sizeof(why)) == -1) {
 		log_warnx("event=startup-failed reason=\"%s\"", why);
 		conf_free(conf);

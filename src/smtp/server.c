@@ -122,29 +122,47 @@ smtp_drain_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-smtp_signal_cb(evutil_socket_t sig, short what, void *arg)
+smtp_stop_accepting(struct smtp_server *srv)
 {
-	struct smtp_server *srv = arg;
-	struct timeval tv = { SMTP_DRAIN_SECONDS, 0 };
-	struct smtp_session *s, *next;
 	size_t i;
 
-	if (srv->draining)
-		return;
-	srv->draining = 1;
-	log_info("event=draining sessions=%u", srv->nsessions);
 	for (i = 0; i < srv->nlisteners; i++) {
 		evconnlistener_free(srv->listeners[i].evl);
 		srv->listeners[i].evl = NULL;
 	}
+}
+
+/*
+ * SIGUSR1 (the supervisor reloaded and started new workers): stop
+ * accepting and let every session run to its end. SIGTERM/SIGINT (stop):
+ * each session ends with 421 at its next transaction boundary, and what
+ * is left after SMTP_DRAIN_SECONDS is cut.
+ */
+static void
+smtp_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct smtp_server *srv = arg;
+	struct timeval tv = { SMTP_DRAIN_SECONDS, 0 };
+	enum smtp_drain level = sig == SIGUSR1 ? DRAIN_GRACEFUL : DRAIN_STOP;
+	struct smtp_session *s, *next;
+
+	if (srv->draining >= level)
+		return;
+	if (srv->draining == DRAIN_NONE)
+		smtp_stop_accepting(srv);
+	srv->draining = level;
+	log_info("event=draining mode=%s sessions=%u",
+	    level == DRAIN_STOP ? "stop" : "reload", srv->nsessions);
+	if (srv->nsessions == 0) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	if (level != DRAIN_STOP)
+		return;
 	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		if (!s->gone)
 			smtp_session_drain(s);
-	}
-	if (srv->nsessions == 0) {
-		event_base_loopexit(srv->base, NULL);
-		return;
 	}
 	srv->drain_deadline = evtimer_new(srv->base, smtp_drain_deadline, srv);
 	evtimer_add(srv->drain_deadline, &tv);
@@ -209,7 +227,7 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
     const struct smtp_worker_env *env)
 {
 	struct smtp_server srv;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sigusr1;
 	char why[256];
 	int rc = 0;
 
@@ -237,8 +255,10 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 		log_warnx("event=dns-unavailable reason=\"%s\"", why);
 	sigterm = evsignal_new(srv.base, SIGTERM, smtp_signal_cb, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, smtp_signal_cb, &srv);
+	sigusr1 = evsignal_new(srv.base, SIGUSR1, smtp_signal_cb, &srv);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
+	evsignal_add(sigusr1, NULL);
 	if (smtp_server_listen(&srv, fds) == -1)
 		rc = 1;
 	else
@@ -251,6 +271,7 @@ smtp_worker_run(struct conf *conf, const int *fds, unsigned worker,
 	dns_free(srv.dns);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sigusr1);
 	if (srv.drain_deadline)
 		event_free(srv.drain_deadline);
 	sasl_server_free(srv.sasl);

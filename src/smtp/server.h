@@ -39,6 +39,12 @@ struct smtp_listener {
 
 TAILQ_HEAD(smtp_session_list, smtp_session);
 
+enum smtp_drain {
+	DRAIN_NONE,
+	DRAIN_GRACEFUL,		/* reload: no new sessions, old ones run on */
+	DRAIN_STOP,		/* stop: 421 at each transaction boundary */
+};
+
 struct smtp_server {
 	struct conf		*conf;		/* borrowed from the parent */
 	struct event_base	*base;
@@ -56,7 +62,7 @@ struct smtp_server {
 	size_t			 nlisteners;
 	struct smtp_session_list sessions;
 	unsigned		 nsessions;
-	int			 draining;	/* stop accepting, finish */
+	enum smtp_drain		 draining;
 	struct event		*drain_deadline;
 	struct event		*wakeup_ev;	/* pokes the delivery process */
 	int			 wakeup_pending;

@@ -389,7 +389,7 @@ smtp_process(struct smtp_session *s)
 				return;
 			continue;
 		}
-		if (s->draining && s->state == STATE_CMD) {
+		if (s->draining && s->state == STATE_CMD && s->tx == NULL) {
 			smtp_reply(s, R_SHUTTING_DOWN, s->srv->conf->hostname);
 			smtp_close_after_reply(s);
 			return;

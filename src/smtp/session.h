@@ -15,7 +15,10 @@ struct smtp_session;
 void smtp_session_start(struct smtp_server *srv, struct smtp_listener *l,
     int fd, const struct sockaddr *sa, socklen_t salen);
 
-/* The worker is stopping: end the session at the next safe point. */
+/*
+ * The worker is stopping: 421 now if the session is idle, else once its
+ * transaction has ended (the message in progress still gets its 250).
+ */
 void smtp_session_drain(struct smtp_session *s);
 
 /* Deadline passed while draining: close now (a transaction is aborted). */

@@ -78,7 +78,7 @@ struct smtp_session {
 	size_t			 discarded;
 	int			 gone;		/* connection closed/failed */
 	int			 reap_scheduled;	/* free at next loop turn */
-	int			 draining;	/* 421 at the next command */
+	int			 draining;	/* 421 once no transaction runs */
 	struct event		*pause_ev;	/* error-budget delay */
 	struct evbuffer_cb_entry *flush_cb;	/* waiting for TLS to flush */
 	struct smtp_tx		*tx;		/* NULL outside a transaction */
