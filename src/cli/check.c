@@ -355,8 +355,10 @@ check_step_mx(struct check *ck)
 		fprintf(stderr, "postern check: %s\n", why);
 		return ck->dns != NULL ? EX_USAGE : CONF_EXIT;
 	}
-	if (!ck->json)
+	if (!ck->json) {
+		check_text_intro(ck);
 		check_text_mx(ck);
+	}
 	if (ck->mx.status == DNS_OK)
 		return CHECK_GO;
 	ck->reason = check_dns_reason(ck->mx.status);
@@ -435,20 +437,9 @@ check_try_host(struct check *ck, size_t h)
 static int
 check_step_connect(struct check *ck)
 {
-	char why[SMTP_CLIENT_WHY_MAX];
 	size_t h;
 	int rc = 0;
 
-	if ((ck->base = event_base_new()) == NULL) {
-		fprintf(stderr, "postern check: cannot create an event loop\n");
-		return EX_OSERR;
-	}
-	if ((ck->tls_ctx = smtp_client_tls_ctx_new(ck->cafile, why,
-	    sizeof(why))) == NULL) {
-		fprintf(stderr, "postern check: %s%s%s\n", ck->cafile ?
-		    ck->cafile : "", ck->cafile ? ": " : "", why);
-		return ck->cafile ? EX_NOINPUT : EX_SOFTWARE;
-	}
 	if (!ck->json)
 		check_text_connect(ck);
 	for (h = 0; h < ck->mx.nhosts && rc == 0; h++)
@@ -469,12 +460,27 @@ check_step_connect(struct check *ck)
 	return 0;
 }
 
-/* Loads the config and applies the overrides; 0 or an exit code. */
+/*
+ * Loads the config, applies the overrides, makes the event loop and the
+ * TLS context; 0 or an exit code.
+ */
 static int
 check_setup(struct check *ck)
 {
+	char why[SMTP_CLIENT_WHY_MAX];
+
 	if ((ck->conf = cli_load_conf(ck->conf_path)) == NULL)
 		return CONF_EXIT;
+	if ((ck->base = event_base_new()) == NULL) {
+		fprintf(stderr, "postern check: cannot create an event loop\n");
+		return EX_OSERR;
+	}
+	if ((ck->tls_ctx = smtp_client_tls_ctx_new(ck->cafile, why,
+	    sizeof(why))) == NULL) {
+		fprintf(stderr, "postern check: %s%s%s\n", ck->cafile ?
+		    ck->cafile : "", ck->cafile ? ": " : "", why);
+		return ck->cafile ? EX_NOINPUT : EX_SOFTWARE;
+	}
 	if (ck->dns != NULL) {
 		free(ck->conf->dns);
 		ck->conf->dns = xstrdup(ck->dns);
@@ -494,8 +500,6 @@ check_main(struct check *ck)
 	if ((rc = check_setup(ck)) != 0 || (rc = check_address(ck)) != 0)
 		return rc;
 	log_init("postern-check", LOG_LEVEL_ERR);
-	if (!ck->json)
-		check_text_intro(ck);
 	rc = check_step_mx(ck);
 	if (rc == CHECK_GO)
 		rc = check_step_connect(ck);

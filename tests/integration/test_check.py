@@ -823,6 +823,19 @@ def test_bad_arguments(args, code):
     assert p.stderr != ""
 
 
+def test_unusable_resolver_or_ca_file_fails_before_any_output(tmp_path):
+    p = run(["check", "a@good.test", "--dns", "not-an-address"])
+    assert p.returncode == EX_USAGE
+    assert p.stdout == ""
+    assert "not an IP address" in p.stderr
+    p = run(["check", "a@[127.0.0.1]", "--cafile",
+             str(tmp_path / "missing.pem")])
+    assert p.returncode == 66       # EX_NOINPUT
+    assert p.stdout == ""
+    assert p.stderr.startswith(f"postern check: {tmp_path}/missing.pem: "
+                               "cannot load the CA file")
+
+
 def test_bad_address_message():
     p = run(["check", "nobody"])
     assert p.stderr == ("postern check: 'nobody' is not a valid address "
