@@ -276,6 +276,45 @@ def test_dns_timeout_is_temporary(dns_blackhole):
                           "the mail queued and retries.")
 
 
+SIGNED = {
+    "sec.test.": ["SOA ns.sec.test. hostmaster.sec.test. 1 3600 600 86400 "
+                  "300", "NS ns.sec.test.", "MX 10 mx.sec.test."],
+    "ns.sec.test.": ["A 127.0.0.1"],
+    "mx.sec.test.": ["A 127.0.0.1"],
+}
+
+
+def test_dnssec_state_is_shown(dns_zone, postern, tmp_path):
+    dns = dns_zone(signed={"sec.test.": SIGNED})
+    srv = postern()
+    conf = write_conf(tmp_path, dns, srv.port,
+                      f"trust_anchor = {dns.trust_anchor}\n")
+    p = run(["check", "a@sec.test", "-c", str(conf), "--lang", "en"])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert lines(p)[3:5] == ["sec.test: 1 MX host in delivery order "
+                             "(DNSSEC: secure)",
+                             "  10 mx.sec.test -> 127.0.0.1"]
+    d = check_json(run(["check", "a@sec.test", "-c", str(conf), "--json"]))
+    assert d["mx"]["dnssec"] == "secure"
+    assert d["mx"]["hosts"][0]["dnssec"] == "secure"
+
+
+def test_dnssec_bogus_mx_is_temporary(dns_zone, tmp_path):
+    dns = dns_zone(signed={"sec.test.": SIGNED},
+                   tamper={("sec.test.", "MX 10 mx.sec.test."):
+                           "MX 10 evil.sec.test."})
+    conf = write_conf(tmp_path, dns, 25,
+                      f"trust_anchor = {dns.trust_anchor}\n")
+    p = run(["check", "a@sec.test", "-c", str(conf), "--lang", "en"])
+    assert p.returncode == EX_TEMPFAIL, p.stdout + p.stderr
+    assert lines(p)[3].startswith("sec.test: temporary DNS failure (DNSSEC "
+                                  "validation failed: ")
+    assert verdict(p).startswith("Verdict: not deliverable now (temporary): "
+                                 "the DNS lookup of sec.test failed (DNSSEC "
+                                 "validation failed: ")
+    assert "2. Connection" not in p.stdout
+
+
 # --- Step 2: connecting -------------------------------------------------------
 
 def test_no_mx_reachable_is_temporary(dns):
