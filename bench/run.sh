@@ -28,12 +28,21 @@ die() {
 
 [ "$(id -u)" = 0 ] || die "must run as root (mount namespace, postfix)"
 
+# The last of the downloaded opensmtpd packages, or nothing.
+newest_deb() {
+	local f last=""
+	for f in "$B"/dl/opensmtpd_*.deb; do
+		[ -e "$f" ] && last=$f
+	done
+	echo "$last"
+}
+
 # OpenSMTPD's Debian package conflicts with postfix: fetch it with apt,
 # unpack it privately, and install only the libraries it links with.
 fetch_opensmtpd() {
 	local deb libs missing p
 	mkdir -p "$B/dl"
-	deb=$(ls "$B"/dl/opensmtpd_*.deb 2>/dev/null | head -n1 || true)
+	deb=$(newest_deb)
 	if [ -z "$deb" ]; then
 		echo "bench: fetching opensmtpd with apt-get download" >&2
 		if ! (cd "$B/dl" && apt-get download -qq opensmtpd \
@@ -43,14 +52,15 @@ fetch_opensmtpd() {
 			    >/dev/null 2>&1) ||
 			    die "apt-get download opensmtpd failed"
 		fi
-		deb=$(ls "$B"/dl/opensmtpd_*.deb | head -n1)
+		deb=$(newest_deb)
+		[ -n "$deb" ] || die "apt-get download opensmtpd: no .deb"
 	fi
 	if [ ! -x "$B/opensmtpd/usr/sbin/smtpd" ]; then
 		rm -rf "$B/opensmtpd"
 		dpkg -x "$deb" "$B/opensmtpd"
 	fi
 	# Libraries from its Depends: line (lib*, zlib1g), without versions.
-	libs=$(dpkg-deb -f "$deb" Depends | tr ',|' '\n\n' |
+	libs=$(dpkg-deb -f "$deb" Depends | tr ',|' '\n' |
 	    sed 's/(.*)//; s/[[:space:]]//g' | grep -E '^(lib|zlib)' || true)
 	missing=""
 	for p in $libs; do
@@ -88,8 +98,9 @@ cleanup() {
 	for f in "$B"/run/pids/*.postfix; do
 		[ -e "$f" ] || continue
 		conf=$(cat "$f")
-		[ -f "$conf/main.cf" ] && postfix -c "$conf" stop \
-		    >/dev/null 2>&1 || true
+		if [ -f "$conf/main.cf" ]; then
+			postfix -c "$conf" stop >/dev/null 2>&1 || true
+		fi
 	done
 	for f in "$B"/run/pids/*.pid; do
 		[ -e "$f" ] || continue
@@ -100,7 +111,9 @@ cleanup() {
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.5
 		done
-		kill -KILL "$pid" 2>/dev/null || true
+		# Each daemon leads its own process group (bench.py starts it
+		# in a new session): KILL takes its children along.
+		kill -KILL -- "-$pid" 2>/dev/null || true
 	done
 	rm -f "$B"/run/pids/*.pid "$B"/run/pids/*.postfix
 }
