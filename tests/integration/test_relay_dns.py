@@ -93,9 +93,11 @@ def shared_relay(tmp_path_factory):
 
 
 @pytest.fixture
-def relay_srv(postern, tmp_path, dns_zone):
+def relay_srv(dns_zone, postern, tmp_path):
     """Factory for tests that need their own configuration: as
-    shared_relay, with remote deliveries to `port` and extra sections."""
+    shared_relay, with remote deliveries to `port` and extra sections.
+    dns_zone comes first so that the server stops before its DNS does
+    (a delivery in flight would otherwise wait for a dead resolver)."""
 
     def make(port=None, sections=None):
         dns = dns_zone.usual()

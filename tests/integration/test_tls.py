@@ -422,11 +422,6 @@ def test_sighup_new_connections_get_new_certificate(postern, tmp_path):
     assert proto == "TLSv1.3" and "Verify return code: 0 (ok)" in out, out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SIGHUP makes the supervisor SIGTERM the whole smtp worker generation "
-    "(src/proc/supervisor.c reload -> stop_generation); a draining worker "
-    "answers the next command of every open session with 421 4.3.2 "
-    "(src/smtp/server.c smtp_signal_cb -> smtp_session_drain)"))
 def test_sighup_keeps_open_tls_sessions(postern, tmp_path):
     srv, cert = tls_util.submission(postern, tmp_path)
     old_fp = file_fingerprint(cert)
