@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +472,8 @@ check_setup(struct check *ck)
 
 	if ((ck->conf = cli_load_conf(ck->conf_path)) == NULL)
 		return CONF_EXIT;
+	/* a server that hangs up on us must not kill the check */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if ((ck->base = event_base_new()) == NULL) {
 		fprintf(stderr, "postern check: cannot create an event loop\n");
 		return EX_OSERR;

@@ -116,7 +116,7 @@ struct check {
 	/* the address */
 	struct conf	*conf;
 	struct addr	 addr;
-	char		 domain[CHECK_NAME_MAX];	/* lowered, or literal */
+	char		 domain[CHECK_NAME_MAX];	/* lowered or literal */
 	int		 literal;	/* [IPv4] or [IPv6:...] */
 	int		 local;		/* one of [domains] local */
 	int		 need_utf8;	/* non-ASCII: needs SMTPUTF8 */

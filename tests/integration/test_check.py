@@ -315,7 +315,7 @@ def test_dnssec_bogus_mx_is_temporary(dns_zone, tmp_path):
     assert "2. Connection" not in p.stdout
 
 
-# --- Step 2: connecting -------------------------------------------------------
+# --- Step 2: connecting ----------------------------------------------------
 
 def test_no_mx_reachable_is_temporary(dns):
     port = free_port()      # nothing listens on 127.0.0.9 anyway
@@ -405,7 +405,8 @@ def test_554_greeting_is_permanent_and_explained(dns):
     assert ss.error is None, ss.error
     assert p.returncode == EX_UNAVAILABLE, p.stdout
     out = lines(p)
-    i = out.index(f"3. Greeting and EHLO of mx.good.test (127.0.0.1:{ss.port})")
+    i = out.index("3. Greeting and EHLO of mx.good.test "
+                  f"(127.0.0.1:{ss.port})")
     assert out[i + 1] == "  greeting: 554 5.7.1 no service for you"
     assert explanation(out, i + 2).startswith("554 5.7.1 (Permanent Negative "
                                  "Completion: give up and do not retry "
@@ -454,8 +455,9 @@ def test_421_greeting_is_temporary(dns):
     i = out.index("  greeting: 421 4.3.2 busy, come back later")
     assert out[i + 1].startswith("   = 421 4.3.2 (Transient Negative "
                                  "Completion")
-    assert out[-1] == ("Verdict: not deliverable now (temporary): mx.good.test "
-                       "answers 421 at its greeting; a sender retries later.")
+    assert out[-1] == ("Verdict: not deliverable now (temporary): "
+                       "mx.good.test answers 421 at its greeting; a sender "
+                       "retries later.")
 
 
 def test_ehlo_refused_then_helo_refused(dns, tmp_path):
@@ -726,8 +728,8 @@ def test_tls_handshake_failure_is_retried_in_plain_text(dns):
     assert p.returncode == 0, p.stdout
     out = lines(p)
     i = out.index("4. STARTTLS")
-    assert out[i + 1].startswith("  STARTTLS is offered, but the TLS handshake "
-                                 "fails: TLS handshake failed")
+    assert out[i + 1].startswith("  STARTTLS is offered, but the TLS "
+                                 "handshake fails: TLS handshake failed")
     assert out[i + 2] == ("  without TLS the session works: a sender that "
                           "falls back to plain text after a failed handshake "
                           "(opportunistic TLS) delivers, unencrypted")
