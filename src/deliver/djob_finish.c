@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "deliver/dsn.h"
+#include "util/addr.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -90,11 +92,40 @@ djob_settle(struct djob *j, size_t i, int *expired)
 	return 0;
 }
 
-/* Queues one bounce for the failed recipients; -1 if it could not be. */
-static int
-djob_bounce(struct djob *j, const size_t *idx, const int *expired, size_t n,
-    char *dsn_id)
+/*
+ * Where the bounce for the failed recipients idx[0..n) goes: the sender;
+ * for a message with the null sender (itself a bounce) postmaster of the
+ * first local domain, a double bounce; NULL (no bounce, only the log) if
+ * every one of them is a postmaster address, so that a double bounce
+ * that fails ends there.
+ */
+static const char *
+djob_bounce_to(const struct djob *j, const size_t *idx, size_t n,
+    char *buf, size_t bufsz)
 {
+	const struct conf *conf = j->ctx->conf;
+	size_t k;
+
+	if (j->qf.env.sender[0] != '\0')
+		return j->qf.env.sender;
+	for (k = 0; k < n; k++)
+		if (strncasecmp(j->qf.env.rcpts[idx[k]], "postmaster@", 11) !=
+		    0)
+			break;
+	if (k == n)
+		return NULL;
+	(void)snprintf(buf, bufsz, "postmaster@%s", conf->local_domains.n >
+	    0 ? conf->local_domains.v[0] : conf->hostname);
+	return buf;
+}
+
+/* Queues one bounce to `to` for the failed recipients; -1 if it could
+ * not be. */
+static int
+djob_bounce(struct djob *j, const char *to, const size_t *idx,
+    const int *expired, size_t n, char *dsn_id)
+{
+	struct envelope env = j->qf.env;	/* shallow: only read */
 	struct dsn_rcpt *d = xcalloc(n, sizeof(*d));
 	char (*status)[16] = xcalloc(n, sizeof(*status));
 	const char *relay;
@@ -119,8 +150,9 @@ djob_bounce(struct djob *j, const size_t *idx, const int *expired, size_t n,
 			dsn_status_of(d[k].diag, status[k], sizeof(status[k]));
 		d[k].status = status[k];
 	}
-	rc = dsn_queue(j->ctx->conf, &j->qf.env, j->qf.msg, j->qf.msglen, d,
-	    n, dsn_id);
+	env.sender = (char *)to;
+	rc = dsn_queue(j->ctx->conf, &env, j->qf.msg, j->qf.msglen, d, n,
+	    dsn_id);
 	free(status);
 	free(d);
 	return rc;
@@ -132,14 +164,15 @@ djob_settle_all(struct djob *j)
 {
 	size_t i, n = 0, *idx = xcalloc(j->st.n, sizeof(*idx));
 	int *expired = xcalloc(j->st.n, sizeof(*expired));
-	char dsn_id[QUEUE_ID_MAX] = "none";
-	const char *rcpt;
+	char dsn_id[QUEUE_ID_MAX] = "none", pm[ADDR_BUFSZ];
+	const char *rcpt, *to;
 
 	for (i = 0; i < j->st.n; i++)
 		if (j->rcpt[i].due && djob_settle(j, i, &expired[n]))
 			idx[n++] = i;
-	if (n > 0 && j->qf.env.sender[0] != '\0' &&
-	    djob_bounce(j, idx, expired, n, dsn_id) == -1) {
+	to = djob_bounce_to(j, idx, n, pm, sizeof(pm));
+	if (n > 0 && to != NULL &&
+	    djob_bounce(j, to, idx, expired, n, dsn_id) == -1) {
 		/* Not bounced: keep them queued and try again later. */
 		log_warn("id=%s event=bounce-failed", j->id);
 		for (i = 0; i < n; i++) {
@@ -153,10 +186,10 @@ djob_settle_all(struct djob *j)
 		rcpt = j->qf.env.rcpts[idx[i]];
 		djob_log(j, rcpt, rcpt, "bounced", j->rcpt[idx[i]].relay,
 		    j->rcpt[idx[i]].tls, j->st.r[idx[i]].reply);
-		log_info("id=%s to=<%s> event=%s dsn=%s", j->id, rcpt,
-		    expired[i] ? "expired" : "failed",
-		    j->qf.env.sender[0] != '\0' ? dsn_id :
-		    "none (null sender)");
+		log_info("id=%s to=<%s> event=%s dsn=%s%s%s", j->id, rcpt,
+		    expired[i] ? "expired" : "failed", to != NULL ? dsn_id :
+		    "none (null sender)", to == pm ? " double_bounce_to=" :
+		    "", to == pm ? pm : "");
 	}
 	for (i = 0; i < j->st.n; i++)
 		if (j->rcpt[i].due && j->st.r[i].status == QSTATE_DEFERRED) {

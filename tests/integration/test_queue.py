@@ -344,12 +344,19 @@ def test_unknown_user_bounces_to_sender(srv):
 
 
 def test_null_sender_never_bounced(srv):
+    """No bounce goes to the null sender: the failure of a bounce is a
+    double bounce for postmaster of the first local domain."""
     assert sendmail(srv, "-f", "<>", "nobody@example.test").returncode == 0
     wait_log(srv, r"to=<nobody@example\.test> event=failed "
-                  r"dsn=none \(null sender\)")
+                  rf"dsn={ID_RE} double_bounce_to=postmaster@example\.test")
+    [data] = srv.wait_delivered("postmaster@example.test")
+    text = no_cr(data)
+    assert "\nTo: <postmaster@example.test>\n" in text
+    assert "\nFinal-Recipient: rfc822; nobody@example.test\nAction: " \
+        "failed\nStatus: 5.1.1\n" in text
     wait_queue_empty(srv)
-    assert not (srv.maildir_root).exists() or \
-        not any(srv.maildir_root.rglob("new/*"))
+    files = sorted(srv.maildir_root.rglob("new/*"))
+    assert [f.parent.parent.name for f in files] == ["postmaster"]
 
 
 def test_expired_remote_recipient_bounces(postern, dns_zone):

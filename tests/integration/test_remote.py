@@ -346,6 +346,23 @@ def test_null_mx_bounces_at_once_never_retried(net):
                      net.srv.log_text())
 
 
+def test_bounce_of_a_bounce_goes_to_postmaster_once(net):
+    """A failed message with the null sender gets no bounce of its own:
+    a double bounce goes to postmaster, and a failed message for a
+    postmaster address with the null sender (a failed double bounce) is
+    only logged."""
+    qid = sendmail(net.srv, "-f", "<>", "nobody2@nullmx.test")
+    log_line(net.srv, rf"id={qid} to=<nobody2@nullmx\.test> event=failed "
+             rf"dsn={ID_RE} double_bounce_to=postmaster@example\.test")
+    _text, f = dsn(net.srv, "nobody2@nullmx.test",
+                   address="postmaster@example.test")
+    assert f["Status"] == "5.1.10"
+    qid = sendmail(net.srv, "-f", "<>", "postmaster@nullmx.test")
+    log_line(net.srv, rf"id={qid} to=<postmaster@nullmx\.test> "
+             r"event=failed dsn=none \(null sender\)")
+    wait_for(lambda: qid not in queued(net.srv), what="message removed")
+
+
 def test_nxdomain_bounces_5_1_2(net):
     qid = sendmail(net.srv, "-f", "alice@example.test", "x@missing.test")
     _text, f = dsn(net.srv, "x@missing.test")
