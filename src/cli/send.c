@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,6 +570,8 @@ cli_send(int argc, char **argv)
 	struct send_opts o;
 	int rc;
 
+	/* A server hanging up mid-write is an SMTP failure, not a crash. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
 	o.tls = "none";
 	o.to = xcalloc(SEND_MAX_RCPTS, sizeof(*o.to));
