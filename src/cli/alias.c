@@ -2,11 +2,10 @@
  * `postern alias add|del|list`: address aliases on the local domains, in
  * the [auth] database next to the users. An alias maps one local address
  * to one or more targets, local or remote; `postmaster@DOMAIN` is the
- * usual first one. Owns the struct conf, the userdb handle and the parsed
- * targets of one run. Runs in the CLI process.
+ * usual first one. The command line and the store handling it shares with
+ * `postern user` are in cli_userdb.c. Owns the userdb handle and the
+ * parsed targets of one run. Runs in the CLI process.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +23,6 @@ struct alias_targets {
 	char	 buf[USERDB_TARGETS_MAX][ADDR_BUFSZ];
 	char	*v[USERDB_TARGETS_MAX];
 	size_t	 n;
-};
-
-struct alias_args {
-	const char	*conf_path;
-	const char	*sub;		/* add, del, list */
-	char		**operands;	/* ADDRESS [TARGET...] */
-	int		  noperands;
 };
 
 static void
@@ -141,25 +133,38 @@ alias_warn_unknown(const struct conf *conf, struct userdb *db,
 	}
 }
 
+/*
+ * What add and del start with: the alias's key, the TARGETs after it and
+ * the store (made if create). key has ADDR_BUFSZ bytes. 0 or an exit code.
+ */
 static int
-alias_add(const struct conf *conf, const struct alias_args *args)
+alias_begin(const struct conf *conf, const struct cli_userdb_args *args,
+    int create, char *key, struct alias_targets *t, struct userdb **db)
+{
+	int rc;
+
+	if ((rc = cli_userdb_local_key(conf, args->operands[0], "alias", key,
+	    ADDR_BUFSZ)) != 0 ||
+	    (rc = alias_parse_targets(args->operands + 1,
+	    args->noperands - 1, t)) != 0)
+		return rc;
+	return cli_userdb_open(conf, create, db);
+}
+
+static int
+alias_add(const struct conf *conf, const struct cli_userdb_args *args)
 {
 	struct userdb *db = NULL;
 	struct alias_targets *t = xcalloc(1, sizeof(*t));
 	char key[ADDR_BUFSZ], why[512];
 	int rc, added;
 
-	if ((rc = cli_userdb_local_key(conf, args->operands[0], "alias", key,
-	    sizeof(key))) != 0 ||
-	    (rc = alias_parse_targets(args->operands + 1,
-	    args->noperands - 1, t)) != 0 ||
-	    (rc = cli_userdb_open(conf, 1, &db)) != 0)
+	if ((rc = alias_begin(conf, args, 1, key, t, &db)) != 0)
 		goto done;
 	added = userdb_alias_add(db, key, (const char *const *)t->v, t->n,
 	    why, sizeof(why));
 	if (added == -1) {
-		fprintf(stderr, "postern: %s\n", why);
-		rc = cli_userdb_exit(errno);
+		rc = cli_userdb_fail(why);
 		goto done;
 	}
 	alias_warn_unknown(conf, db, t);
@@ -175,27 +180,22 @@ done:
 }
 
 static int
-alias_del(const struct conf *conf, const struct alias_args *args)
+alias_del(const struct conf *conf, const struct cli_userdb_args *args)
 {
 	struct userdb *db = NULL;
 	struct alias_targets *t = xcalloc(1, sizeof(*t));
 	char key[ADDR_BUFSZ], why[512];
 	int rc;
 
-	if ((rc = cli_userdb_local_key(conf, args->operands[0], "alias", key,
-	    sizeof(key))) != 0 ||
-	    (rc = alias_parse_targets(args->operands + 1,
-	    args->noperands - 1, t)) != 0 ||
-	    (rc = cli_userdb_open(conf, 0, &db)) != 0)
+	if ((rc = alias_begin(conf, args, 0, key, t, &db)) != 0)
 		goto done;
 	if (db == NULL) {
 		fprintf(stderr, "postern: no such alias: %s\n", key);
 		rc = EX_DATAERR;
 	} else if (userdb_alias_del(db, key, (const char *const *)t->v, t->n,
-	    why, sizeof(why)) == -1) {
-		fprintf(stderr, "postern: %s\n", why);
-		rc = cli_userdb_exit(errno);
-	} else if (t->n == 0)
+	    why, sizeof(why)) == -1)
+		rc = cli_userdb_fail(why);
+	else if (t->n == 0)
 		printf("alias %s deleted\n", key);
 	else
 		printf("alias %s: %zu target%s deleted\n", key, t->n,
@@ -221,61 +221,14 @@ alias_print(const char *address, const char *const *targets, size_t n,
 }
 
 static int
-alias_list(const struct conf *conf)
+alias_list_all(struct userdb *db)
 {
-	struct userdb *db = NULL;
-	int rc;
-
-	if ((rc = cli_userdb_open(conf, 0, &db)) != 0)
-		return rc;
-	if (db != NULL && userdb_alias_list(db, alias_print, NULL) != 0)
-		rc = cli_userdb_exit(errno);
-	userdb_close(db);
-	if (fflush(stdout) == EOF)
-		rc = EX_IOERR;
-	return rc;
-}
-
-/* Options, then "SUB [OPERANDS]". 0, or an exit code (-1: --help). */
-static int
-alias_parse(int argc, char **argv, struct alias_args *args)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch;
-
-	memset(args, 0, sizeof(*args));
-	optind = 0;	/* full getopt reset; options may follow operands */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			args->conf_path = optarg;
-			break;
-		case 'h':
-			return -1;
-		default:
-			fprintf(stderr, "postern alias: bad option: %s\n",
-			    argv[optind - 1]);
-			return EX_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "postern alias: add, del or list?\n");
-		return EX_USAGE;
-	}
-	args->sub = argv[optind++];
-	args->operands = argv + optind;
-	args->noperands = argc - optind;
-	return 0;
+	return userdb_alias_list(db, alias_print, NULL);
 }
 
 /* The operand count each subcommand takes. 0 or EX_USAGE. */
 static int
-alias_check_sub(const struct alias_args *args)
+alias_check(const struct cli_userdb_args *args)
 {
 	const char *want = NULL;
 
@@ -299,32 +252,23 @@ alias_check_sub(const struct alias_args *args)
 	return EX_USAGE;
 }
 
+static int
+alias_run(const struct conf *conf, const struct cli_userdb_args *args)
+{
+	if (strcmp(args->sub, "add") == 0)
+		return alias_add(conf, args);
+	if (strcmp(args->sub, "del") == 0)
+		return alias_del(conf, args);
+	return cli_userdb_list(conf, alias_list_all);
+}
+
 int
 cli_alias(int argc, char **argv)
 {
-	struct alias_args args;
-	struct conf *conf;
-	int rc;
+	static const struct cli_userdb_cmd cmd = {
+		"alias", "add, del or list", 0, alias_usage, alias_check,
+		alias_run
+	};
 
-	rc = alias_parse(argc, argv, &args);
-	if (rc == -1) {
-		alias_usage(stdout);
-		return 0;
-	}
-	if (rc == 0)
-		rc = alias_check_sub(&args);
-	if (rc != 0) {
-		fprintf(stderr, "(see 'postern alias --help')\n");
-		return rc;
-	}
-	if ((conf = cli_load_conf(args.conf_path)) == NULL)
-		return CONF_EXIT;
-	if (strcmp(args.sub, "add") == 0)
-		rc = alias_add(conf, &args);
-	else if (strcmp(args.sub, "del") == 0)
-		rc = alias_del(conf, &args);
-	else
-		rc = alias_list(conf);
-	conf_free(conf);
-	return rc;
+	return cli_userdb_main(&cmd, argc, argv);
 }

@@ -3,15 +3,12 @@
  * database. Passwords come from --password-file (mode 0600 or stricter)
  * or the first line of stdin (prompted twice, without echo, on a
  * terminal); never from argv, and they are never printed or logged.
- * Also the helpers `postern alias` shares (cli_userdb.h). Owns the struct
- * conf and the userdb handle of one run. Runs in the CLI process.
+ * The command line and the store handling it shares with `postern alias`
+ * are in cli_userdb.c. Owns the userdb handle and the password buffers of
+ * one run. Runs in the CLI process.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +26,6 @@
 #include "util/addr.h"
 
 #define USER_PWBUF (PASSWORD_MAX + 2)	/* room for the line end */
-
-struct user_args {
-	const char	*conf_path;
-	const char	*pwfile;
-	const char	*sub;		/* add, passwd, del, list */
-	const char	*address;	/* NULL for list */
-};
 
 static void
 user_usage(FILE *out)
@@ -69,113 +59,6 @@ user_usage(FILE *out)
 	    "      66 password file unreadable, 74 database error, 75 "
 	    "database busy,\n"
 	    "      78 config error\n");
-}
-
-int
-cli_userdb_exit(int err)
-{
-	switch (err) {
-	case EEXIST:
-	case ENOENT:
-	case EINVAL:
-		return EX_DATAERR;
-	case EBUSY:
-		return EX_TEMPFAIL;
-	default:
-		return EX_IOERR;
-	}
-}
-
-/* Gives a file the store created to the [server] user, when root. */
-static void
-cli_userdb_give(const struct conf *conf, const char *path, int new_dir)
-{
-	static const char *const suffix[] = { "", "-wal", "-shm" };
-	char buf[PATH_MAX], dir[PATH_MAX];
-	struct passwd *pw;
-	size_t i;
-
-	if (geteuid() != 0 || conf->user == NULL || *conf->user == '\0')
-		return;
-	if ((pw = getpwnam(conf->user)) == NULL) {
-		fprintf(stderr, "postern: warning: [server] user %s does not "
-		    "exist; %s stays owned by root\n", conf->user, path);
-		return;
-	}
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		if (snprintf(buf, sizeof(buf), "%s%s", path, suffix[i]) >=
-		    (int)sizeof(buf))
-			return;
-		if (chown(buf, pw->pw_uid, pw->pw_gid) == -1 && errno != ENOENT)
-			fprintf(stderr, "postern: warning: chown %s: %s\n", buf,
-			    strerror(errno));
-	}
-	(void)snprintf(dir, sizeof(dir), "%s", path);
-	if (new_dir && chown(dirname(dir), pw->pw_uid, pw->pw_gid) == -1)
-		fprintf(stderr, "postern: warning: chown %s: %s\n", dir,
-		    strerror(errno));
-}
-
-int
-cli_userdb_open(const struct conf *conf, int create, struct userdb **db)
-{
-	const char *path = conf->auth_database;
-	char why[512], dir[PATH_MAX];
-	int existed, dir_existed;
-
-	*db = NULL;
-	if (path == NULL || *path == '\0') {
-		fprintf(stderr, "postern: %s: no [auth] database set\n",
-		    conf->path);
-		return CONF_EXIT;
-	}
-	existed = access(path, F_OK) == 0;
-	if (!existed && !create)
-		return 0;
-	(void)snprintf(dir, sizeof(dir), "%s", path);
-	dir_existed = access(dirname(dir), F_OK) == 0;
-	if ((*db = userdb_open(path, create, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "postern: %s\n", why);
-		return cli_userdb_exit(errno);
-	}
-	if (!existed)
-		cli_userdb_give(conf, path, !dir_existed);
-	return 0;
-}
-
-int
-cli_userdb_local_key(const struct conf *conf, const char *arg,
-    const char *what, char *key, size_t keysz)
-{
-	struct addr a;
-	int is_user = strcmp(what, "user") == 0;
-
-	if (addr_parse_mailbox(&a, arg, 1) == -1) {
-		fprintf(stderr, "postern: invalid address: %s (want "
-		    "local@domain)\n", arg);
-		return EX_DATAERR;
-	}
-	if (!conf_is_local_domain(conf, a.domain, strlen(a.domain))) {
-		fprintf(stderr, "postern: %s is not a local domain (%s "
-		    "addresses must be in [domains] local of %s)\n", a.domain,
-		    what, conf->path);
-		return EX_DATAERR;
-	}
-	if (strchr(a.local, '+') != NULL) {
-		fprintf(stderr, "postern: %s: '+' is the address tag separator "
-		    "and cannot be part of a %s address\n", arg, what);
-		return EX_DATAERR;
-	}
-	if (is_user && (a.local[0] == '"' || strchr(a.local, '/') != NULL)) {
-		fprintf(stderr, "postern: %s: a user's local part names its "
-		    "Maildir: no quotes, no '/'\n", arg);
-		return EX_DATAERR;
-	}
-	if (addr_lookup_key(&a, key, keysz) == -1) {
-		fprintf(stderr, "postern: invalid address: %s\n", arg);
-		return EX_DATAERR;
-	}
-	return 0;
 }
 
 /* The first line of fd, without its line end, into buf. 0 or exit code. */
@@ -345,8 +228,10 @@ user_precheck(struct userdb *db, const char *key, int want)
 	return 0;
 }
 
+/* add (a new user) or passwd (an existing one): the store gets secrets. */
 static int
-user_add(const struct conf *conf, const struct user_args *args)
+user_set(const struct conf *conf, const struct cli_userdb_args *args,
+    int add)
 {
 	struct userdb *db = NULL;
 	struct userdb_secrets s;
@@ -354,47 +239,19 @@ user_add(const struct conf *conf, const struct user_args *args)
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = cli_userdb_local_key(conf, args->address, "user", key,
+	if ((rc = cli_userdb_local_key(conf, args->operands[0], "user", key,
 	    sizeof(key))) != 0 ||
-	    (rc = cli_userdb_open(conf, 1, &db)) != 0 ||
-	    (rc = user_precheck(db, key, 0)) != 0 ||
+	    (rc = cli_userdb_open(conf, add, &db)) != 0 ||
+	    (rc = user_precheck(db, key, !add)) != 0 ||
 	    (rc = user_secrets(conf, args->pwfile, &s)) != 0)
 		goto done;
-	if (userdb_user_add(db, key, &s, why, sizeof(why)) == -1) {
-		fprintf(stderr, "postern: %s\n", why);
-		rc = cli_userdb_exit(errno);
+	if ((add ? userdb_user_add(db, key, &s, why, sizeof(why)) :
+	    userdb_user_passwd(db, key, &s, why, sizeof(why))) == -1) {
+		rc = cli_userdb_fail(why);
 		goto done;
 	}
-	printf("user %s added%s\n", key, s.has_cram ?
-	    " (with a CRAM-MD5 secret)" : "");
-done:
-	userdb_secrets_clear(&s);
-	userdb_close(db);
-	return rc;
-}
-
-static int
-user_passwd(const struct conf *conf, const struct user_args *args)
-{
-	struct userdb *db = NULL;
-	struct userdb_secrets s;
-	char key[ADDR_BUFSZ], why[512];
-	int rc;
-
-	memset(&s, 0, sizeof(s));
-	if ((rc = cli_userdb_local_key(conf, args->address, "user", key,
-	    sizeof(key))) != 0 ||
-	    (rc = cli_userdb_open(conf, 0, &db)) != 0 ||
-	    (rc = user_precheck(db, key, 1)) != 0 ||
-	    (rc = user_secrets(conf, args->pwfile, &s)) != 0)
-		goto done;
-	if (userdb_user_passwd(db, key, &s, why, sizeof(why)) == -1) {
-		fprintf(stderr, "postern: %s\n", why);
-		rc = cli_userdb_exit(errno);
-		goto done;
-	}
-	printf("password of %s changed%s\n", key, s.has_cram ?
-	    " (with a CRAM-MD5 secret)" : "");
+	printf(add ? "user %s added%s\n" : "password of %s changed%s\n", key,
+	    s.has_cram ? " (with a CRAM-MD5 secret)" : "");
 done:
 	userdb_secrets_clear(&s);
 	userdb_close(db);
@@ -421,20 +278,19 @@ user_alias_warn(const char *address, const char *const *targets, size_t n,
 }
 
 static int
-user_del(const struct conf *conf, const struct user_args *args)
+user_del(const struct conf *conf, const struct cli_userdb_args *args)
 {
 	struct userdb *db = NULL;
 	char key[ADDR_BUFSZ], why[512];
 	int rc;
 
-	if ((rc = cli_userdb_local_key(conf, args->address, "user", key,
+	if ((rc = cli_userdb_local_key(conf, args->operands[0], "user", key,
 	    sizeof(key))) != 0 ||
 	    (rc = cli_userdb_open(conf, 0, &db)) != 0 ||
 	    (rc = user_precheck(db, key, 1)) != 0)
 		goto done;
 	if (userdb_user_del(db, key, why, sizeof(why)) == -1) {
-		fprintf(stderr, "postern: %s\n", why);
-		rc = cli_userdb_exit(errno);
+		rc = cli_userdb_fail(why);
 		goto done;
 	}
 	printf("user %s deleted\n", key);
@@ -453,74 +309,24 @@ user_print(const char *address, int has_cram, void *arg)
 }
 
 static int
-user_list(const struct conf *conf)
+user_list_all(struct userdb *db)
 {
-	struct userdb *db = NULL;
-	int rc;
-
-	if ((rc = cli_userdb_open(conf, 0, &db)) != 0)
-		return rc;
-	if (db != NULL && userdb_user_list(db, user_print, NULL) != 0)
-		rc = cli_userdb_exit(errno);
-	userdb_close(db);
-	if (fflush(stdout) == EOF)
-		rc = EX_IOERR;
-	return rc;
+	return userdb_user_list(db, user_print, NULL);
 }
 
-/* Options, then "SUB [ADDRESS]". 0, or an exit code (-1: --help). */
+/* The operand count, then the subcommand, then its options. */
 static int
-user_parse(int argc, char **argv, struct user_args *args)
+user_check(const struct cli_userdb_args *args)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "password-file", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch, want;
+	int want = strcmp(args->sub, "list") == 0 ? 0 : 1;
+	int takes_pw = strcmp(args->sub, "add") == 0 ||
+	    strcmp(args->sub, "passwd") == 0;
 
-	memset(args, 0, sizeof(*args));
-	optind = 0;	/* full getopt reset; options may follow operands */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			args->conf_path = optarg;
-			break;
-		case 'p':
-			args->pwfile = optarg;
-			break;
-		case 'h':
-			return -1;
-		default:
-			fprintf(stderr, "postern user: bad option: %s\n",
-			    argv[optind - 1]);
-			return EX_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "postern user: add, passwd, del or list?\n");
-		return EX_USAGE;
-	}
-	args->sub = argv[optind++];
-	want = strcmp(args->sub, "list") == 0 ? 0 : 1;
-	if (argc - optind != want) {
+	if (args->noperands != want) {
 		fprintf(stderr, "postern user %s: %s\n", args->sub, want ?
 		    "one ADDRESS wanted" : "no operands wanted");
 		return EX_USAGE;
 	}
-	args->address = want ? argv[optind] : NULL;
-	return 0;
-}
-
-/* The subcommand exists and takes the options given? 0 or EX_USAGE. */
-static int
-user_check_sub(const struct user_args *args)
-{
-	int takes_pw = strcmp(args->sub, "add") == 0 ||
-	    strcmp(args->sub, "passwd") == 0;
-
 	if (!takes_pw && strcmp(args->sub, "del") != 0 &&
 	    strcmp(args->sub, "list") != 0) {
 		fprintf(stderr, "postern user: unknown subcommand '%s'\n",
@@ -535,34 +341,25 @@ user_check_sub(const struct user_args *args)
 	return 0;
 }
 
+static int
+user_run(const struct conf *conf, const struct cli_userdb_args *args)
+{
+	if (strcmp(args->sub, "add") == 0)
+		return user_set(conf, args, 1);
+	if (strcmp(args->sub, "passwd") == 0)
+		return user_set(conf, args, 0);
+	if (strcmp(args->sub, "del") == 0)
+		return user_del(conf, args);
+	return cli_userdb_list(conf, user_list_all);
+}
+
 int
 cli_user(int argc, char **argv)
 {
-	struct user_args args;
-	struct conf *conf;
-	int rc;
+	static const struct cli_userdb_cmd cmd = {
+		"user", "add, passwd, del or list", 1, user_usage, user_check,
+		user_run
+	};
 
-	rc = user_parse(argc, argv, &args);
-	if (rc == -1) {
-		user_usage(stdout);
-		return 0;
-	}
-	if (rc == 0)
-		rc = user_check_sub(&args);
-	if (rc != 0) {
-		fprintf(stderr, "(see 'postern user --help')\n");
-		return rc;
-	}
-	if ((conf = cli_load_conf(args.conf_path)) == NULL)
-		return CONF_EXIT;
-	if (strcmp(args.sub, "add") == 0)
-		rc = user_add(conf, &args);
-	else if (strcmp(args.sub, "passwd") == 0)
-		rc = user_passwd(conf, &args);
-	else if (strcmp(args.sub, "del") == 0)
-		rc = user_del(conf, &args);
-	else
-		rc = user_list(conf);
-	conf_free(conf);
-	return rc;
+	return cli_userdb_main(&cmd, argc, argv);
 }
