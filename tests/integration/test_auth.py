@@ -17,6 +17,7 @@ import signal
 import smtplib
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -121,6 +122,58 @@ def test_mechanism_names_are_case_insensitive(shared_sub):
 def test_user_name_is_case_insensitive(shared_sub):
     with tls_conn(shared_sub) as c:
         check(c.auth_plain(user="Bob@EXAMPLE.test"), *AUTH_OK)
+
+
+def test_utf8_password_every_mechanism(postern, tmp_path):
+    """A UTF-8 password (already in SASLprep form, RFC 4013) works with
+    every mechanism; the user name's case does not matter."""
+    pw = "Pässwörd-✓-密码"
+    srv, _ = tls_util.submission(postern, tmp_path, users=((USER, pw),))
+    with tls_conn(srv) as c:
+        check(c.auth_plain(password=pw), *AUTH_OK)
+    with tls_conn(srv) as c:
+        check(c.auth_login(password=pw), *AUTH_OK)
+    with tls_conn(srv) as c:
+        check(c.auth_cram(password=pw), *AUTH_OK)
+    with tls_conn(srv) as c:
+        r, _ = c.auth_scram(user="Bob@Example.TEST", password=pw)
+        check(r, *AUTH_OK)
+    tls_util.assert_no_secret(srv, password=pw)
+
+
+def test_concurrent_sessions_every_mechanism(shared_sub):
+    """Twelve sessions authenticate at once (the SASL steps share a small
+    thread pool): each gets its own right answer."""
+    results = {}
+
+    def one(i):
+        mech = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM")[i % 4]
+        good = i % 3 != 0
+        pw = PASSWORD if good else PASSWORD + "x"
+        try:
+            with tls_conn(shared_sub, source=sources[i]) as c:
+                if mech == "PLAIN":
+                    r = c.auth_plain(password=pw)
+                elif mech == "LOGIN":
+                    r = c.auth_login(password=pw)
+                elif mech == "CRAM-MD5":
+                    r = c.auth_cram(password=pw)
+                else:
+                    r, _ = c.auth_scram(password=pw)
+                results[i] = (good, (r.code, r.enh, r.text))
+        except Exception as e:       # reported below, with its index
+            results[i] = (good, repr(e))
+
+    sources = [fresh_source() for _ in range(12)]
+    assert len(set(sources)) == 12
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 12, results
+    for i, (good, got) in sorted(results.items()):
+        assert got == (AUTH_OK if good else AUTH_BAD), (i, got)
 
 
 def test_auth_pipelined_with_mail(shared_sub):
