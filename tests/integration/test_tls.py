@@ -5,6 +5,7 @@ suites, server preference; the STARTTLS command-injection case
 the Received header (RFC 3848); SIGHUP certificate reload; the self-signed
 default certificate. Real clients: Python ssl/smtplib, `openssl s_client`,
 swaks and curl (test_auth.py has more of the last two)."""
+import datetime
 import os
 import re
 import signal
@@ -497,10 +498,21 @@ def test_self_signed_default_certificate(postern, tmp_path, monkeypatch):
     assert stat.S_IMODE(cert.stat().st_mode) == 0o644
     assert stat.S_IMODE(cert.parent.stat().st_mode) == 0o700
     info = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout",
-                           "-subject", "-ext", "subjectAltName"],
+                           "-subject", "-ext",
+                           "subjectAltName,extendedKeyUsage", "-enddate"],
                           capture_output=True, text=True, check=True).stdout
     assert re.search(r"subject=CN\s*=\s*mx\.example\.test", info), info
     assert "DNS:mx.example.test" in info, info
+    assert "TLS Web Server Authentication" in info, info
+    end = datetime.datetime.strptime(
+        re.search(r"notAfter=(.*)", info).group(1).strip(),
+        "%b %d %H:%M:%S %Y GMT").replace(tzinfo=datetime.timezone.utc)
+    days = (end.timestamp() - time.time()) / 86400
+    assert 364 <= days <= 366, info
+    key_info = subprocess.run(["openssl", "pkey", "-in", str(key), "-noout",
+                               "-text"], capture_output=True, text=True,
+                              check=True).stdout
+    assert "prime256v1" in key_info or "P-256" in key_info, key_info
     fp = file_fingerprint(cert)
     # The server uses it, it verifies for the hostname, and works.
     with Conn(srv.ports["sub"]) as c:
