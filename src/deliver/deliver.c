@@ -35,8 +35,8 @@
 #include "util/pool.h"
 #include "util/xmalloc.h"
 
-#define DLV_THREADS 4		/* Maildir writes and fsyncs in parallel */
-#define DLV_MAX_INFLIGHT 8	/* messages being delivered at once */
+#define DLV_THREADS 16		/* Maildir writes and fsyncs in parallel */
+#define DLV_MAX_INFLIGHT 32	/* messages being delivered at once */
 #define DLV_RESCAN 60		/* seconds between safety rescans */
 #define DLV_CLEANUP 3600	/* seconds between housekeeping runs */
 #define DLV_LINE_MAX 64		/* one FIFO command line */
@@ -294,6 +294,7 @@ dlv_signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("deliver event=stopping signal=%d in_flight=%u", (int)sig,
 	    d->inflight);
 	d->stopping = 1;
+	remote_stop(d->remote);		/* remote work in flight: deferred */
 	event_del(d->fifo_ev);
 	evtimer_del(d->timer_ev);
 	evtimer_del(d->tick_ev);

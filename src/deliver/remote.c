@@ -112,6 +112,22 @@ remote_free(struct remote *r)
 	free(r);
 }
 
+void
+remote_stop(struct remote *r)
+{
+	struct remote_msg *m;
+	struct remote_tx *tx;
+
+	if (r->stopping)
+		return;
+	r->stopping = 1;
+	remote_dest_free_all(r);
+	TAILQ_FOREACH(m, &r->msgs, entry)
+		while ((tx = TAILQ_FIRST(&m->txs)) != NULL)
+			remote_tx_fail(tx, NULL, REMOTE_REPLY_STOPPING);
+	log_info("remote event=stopped");
+}
+
 /* The destinations' connection slots freed up: serve those waiting. */
 static void
 remote_pump_cb(evutil_socket_t fd, short what, void *arg)
@@ -333,6 +349,10 @@ remote_deliver(struct remote *r, const struct qfile *qf,
 	struct remote_tx **txof = xcalloc(n, sizeof(*txof));
 	size_t i;
 
+	if (r->stopping) {
+		remote_fail_all(m, REMOTE_REPLY_STOPPING);
+		goto out;
+	}
 	if (m->fd == -1) {
 		log_warn("id=%s event=queue-file-unreadable", qf->env.id);
 		remote_fail_all(m, "451 4.3.0 Cannot read the queued message");

@@ -52,6 +52,16 @@ struct remote *remote_new(struct event_base *base, const struct conf *conf);
 void remote_free(struct remote *r);
 
 /*
+ * Stopping (SIGTERM): closes every connection without QUIT and cancels
+ * the lookups; every address still in progress, and every one handed
+ * over afterwards, is deferred with REMOTE_REPLY_STOPPING, and done()
+ * runs as usual, on a later loop turn.
+ */
+#define REMOTE_REPLY_STOPPING "451 4.3.2 Delivery interrupted: the " \
+	"server is shutting down"
+void remote_stop(struct remote *r);
+
+/*
  * Starts delivering message qf to rcpts[0..n) (both stay valid until done
  * runs; rcpts[i].addr is a mailbox "local@domain"). When done(arg) runs,
  * on the event loop and never inside this call, every rcpts[i] has its

@@ -106,6 +106,7 @@ struct remote {
 	TAILQ_HEAD(, remote_dest) dests;
 	TAILQ_HEAD(, remote_msg) msgs;
 	unsigned		 nconns;
+	int			 stopping;	/* remote_stop() was called */
 	int			 starved;	/* a destination waits for a
 						   connection slot */
 	struct event		*pump_ev;	/* serves the starved */

@@ -49,6 +49,8 @@ def zone():
         "sub.test.": ["MX 10 mx.sub.test."],
         "mx.sub.test.": ["A 127.0.0.6"],
         "implicit.test.": ["A 127.0.0.2"],
+        "stall.test.": ["MX 10 mx.stall.test."],
+        "mx.stall.test.": ["A 127.0.0.8"],
         "utf8.test.": ["MX 10 mx.utf8.test."],
         "mx.utf8.test.": ["A 127.0.0.7"],
         "nullmx.test.": ["MX 0 ."],
@@ -181,6 +183,13 @@ def sendmail(srv, *args, body="Subject: test\n\nhello\n"):
     assert p.returncode == 0, p.stderr
     return wait_for(lambda: set(rx.findall(srv.log_text())) - before,
                     what=f"a delivery attempt to {args[-1]}").pop()
+
+
+def sendmail_quiet(srv, *args, body="Subject: test\n\nhello\n"):
+    """Injects a message; returns its queue ID (the only one queued)."""
+    p = srv.cli("sendmail", *args, input=body)
+    assert p.returncode == 0, p.stderr
+    return wait_for(lambda: queued(srv), what="a queued message")[0]
 
 
 def queued(srv):
@@ -608,3 +617,26 @@ def test_postern_to_postern_over_starttls(postern, dns_zone, tmp_path):
                      rf"Ok: queued as {ID_RE}\"", line), line
     assert re.search(r"event=connected tls=TLSv1\.3/unverified cipher=\S+ "
                      r"verify_error=", tx.log_text())
+
+
+def test_stop_interrupts_a_stalled_delivery(postern, dns_zone):
+    """SIGTERM while a server holds the session (no greeting): the
+    delivery process does not wait for the 5-minute reply time-out; the
+    recipient is deferred and stays queued."""
+    dns = dns_zone(zone())
+    port = conftest.free_port()
+    with socket.create_server(("127.0.0.8", port)) as stall:
+        srv = postern(sender_sections(dns, port))
+        qid = sendmail_quiet(srv, "-f", "alice@example.test",
+                             "x@stall.test")
+        stall.settimeout(20)
+        conn, _ = stall.accept()      # the delivery is in progress
+        with conn:
+            started = time.monotonic()
+            assert srv.stop() == 0
+            assert time.monotonic() - started < 10
+    log = srv.log_text()
+    assert re.search(r"id=\S+ to=<x@stall\.test> status=deferred relay=none "
+                     r"delay=\d+s reply=\"451 4\.3\.2 Delivery interrupted: "
+                     r"the server is shutting down\"", log), log[-3000:]
+    assert queued(srv) == [qid]
