@@ -378,6 +378,25 @@ def test_mail_auth_parameter(shared_sub):
                  250, "2.1.0", "Ok")
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "src/smtp/tx.c logs the decoded AUTH= value raw (event=mail-auth-param "
+    "auth=<%s>, no log_safe) and src/smtp/cmd.c xtext_decode() lets \"+0D\" "
+    "and \"+0A\" decode to CR and LF: the client writes its own log lines"))
+def test_mail_auth_parameter_cannot_forge_log_lines(shared_sub):
+    """The AUTH= value is xtext (RFC 3461 §4): "+0A" decodes to LF. Such a
+    value must neither reach the log raw (a forged line) nor be taken as
+    an identity."""
+    with tls_conn(shared_sub) as c:
+        check(c.auth_plain(), *AUTH_OK)
+        r = c.cmd("MAIL FROM:<bob@example.test> "
+                  "AUTH=x+0D+0Aevent+3Dforged+20user+3Dadmin")
+        assert (r.code, r.enh) in ((250, "2.1.0"), (501, "5.5.4")), r
+    time.sleep(0.3)
+    for line in shared_sub.log_text().splitlines():
+        assert not line.startswith("event=forged"), line
+        assert "\r" not in line, repr(line)
+
+
 # --- Where AUTH is offered ---------------------------------------------------
 
 def test_mx_listener_offers_no_auth(shared_sub):
