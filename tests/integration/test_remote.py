@@ -49,6 +49,8 @@ def zone():
         "sub.test.": ["MX 10 mx.sub.test."],
         "mx.sub.test.": ["A 127.0.0.6"],
         "implicit.test.": ["A 127.0.0.2"],
+        "v6.test.": ["MX 10 mx.v6.test."],
+        "mx.v6.test.": ["AAAA ::1"],
         "stall.test.": ["MX 10 mx.stall.test."],
         "mx.stall.test.": ["A 127.0.0.8"],
         "utf8.test.": ["MX 10 mx.utf8.test."],
@@ -336,6 +338,18 @@ def test_implicit_mx_from_the_a_record(net):
              r"relay=implicit\.test\[127\.0\.0\.2\]")
 
 
+def test_ipv6_mx_host(net):
+    ctl = controller("::1", net.port)
+    try:
+        sendmail(net.srv, "-f", "alice@example.test", "six@v6.test")
+        [(peer, _env)] = ctl.rec.wait("six@v6.test")
+        assert peer[0] == "::1"
+        log_line(net.srv, rf"to=<six@v6\.test> status=sent "
+                 rf"relay=mx\.v6\.test\[::1\]:{net.port} ")
+    finally:
+        ctl.stop()
+
+
 # --- Bounced -------------------------------------------------------------
 
 def test_null_mx_bounces_at_once_never_retried(net):
@@ -419,6 +433,7 @@ def test_partial_acceptance(net):
 
 
 def test_8bit_to_a_peer_without_8bitmime_bounces_5_6_3(net):
+    before = len(net.seven.mails)
     sendmail(net.srv, "-f", "alice@example.test", "u@seven.test",
              body="Subject: 8bit\n\ncaf\xe9\n")
     _text, f = dsn(net.srv, "u@seven.test")
@@ -426,13 +441,26 @@ def test_8bit_to_a_peer_without_8bitmime_bounces_5_6_3(net):
     assert f["Diagnostic-Code"] == (
         f"smtp; 554 5.6.3 The message has 8-bit content and "
         f"mx.seven.test[127.0.0.4]:{net.port} does not offer 8BITMIME")
-    assert net.seven.mails == []
-    # A 7-bit message goes through the same server.
+    assert len(net.seven.mails) == before
+    # A 7-bit message goes through the same server, without BODY=.
     sendmail(net.srv, "-f", "alice@example.test", "v@seven.test")
-    wait_for(lambda: net.seven.mails, what="MAIL at the 7-bit server")
-    assert net.seven.mails == [b"MAIL FROM:<alice@example.test> "
-                               b"SIZE=" + net.seven.mails[0].split(
-                                   b"SIZE=")[1]]
+    wait_for(lambda: len(net.seven.mails) > before,
+             what="MAIL at the 7-bit server")
+    assert re.fullmatch(rb"MAIL FROM:<alice@example\.test> SIZE=\d+\r\n",
+                        net.seven.mails[before]), net.seven.mails
+
+
+def test_message_over_the_peer_size_limit_bounces_5_3_4(net):
+    mails = len(net.seven.mails)
+    big = "Subject: big\n\n" + ("x" * 998 + "\n") * 1100
+    sendmail(net.srv, "-f", "alice@example.test", "big@seven.test",
+             body=big)
+    _text, f = dsn(net.srv, "big@seven.test")
+    assert f["Status"] == "5.3.4"
+    assert re.fullmatch(r"smtp; 552 5\.3\.4 message size \d+ exceeds the "
+                        rf"limit of 127\.0\.0\.4:{net.port} \(1000000\)",
+                        f["Diagnostic-Code"]), f["Diagnostic-Code"]
+    assert len(net.seven.mails) == mails
 
 
 def test_smtputf8_needed_but_not_offered_bounces_5_6_7(net):
