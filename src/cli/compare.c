@@ -16,6 +16,7 @@
 #include <sysexits.h>
 
 #include "cli/cli.h"
+#include "cli/cli_common.h"
 #include "replies/cat_out.h"
 #include "util/wrap.h"
 
@@ -469,10 +470,7 @@ cmp_side_init(struct cat_out *o, const char *arg, struct cmp_side *s)
 	memset(s, 0, sizeof(*s));
 	if (cat_parse_code(arg, strlen(arg), &s->c) == 0) {
 		cat_code_str(&s->c, s->code, sizeof(s->code));
-		if (s->c.type == CAT_CODE_BASIC || s->c.cls == 0 ||
-		    s->c.cls == 2 || s->c.cls == 4 || s->c.cls == 5)
-			s->e = cat_code_entry(&s->c);
-		if (s->e != NULL)
+		if ((s->e = cat_code_entry(&s->c)) != NULL)
 			return 0;
 	}
 	o->json = 0;
@@ -510,39 +508,14 @@ cmp_usage(FILE *fp)
 int
 cli_compare(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "lang", required_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct cat_out o;
 	struct cmp_side s[2];
 	struct cmp_diffs d;
-	int ch;
+	int rc;
 
 	cat_out_init(&o, "compare");
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:jh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			if (cat_lang_parse(optarg, &o.lang) == -1) {
-				fprintf(stderr, "postern compare: unknown "
-				    "language '%s' (en or ja)\n", optarg);
-				return EX_USAGE;
-			}
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 'h':
-			cmp_usage(stdout);
-			return 0;
-		default:
-			cmp_usage(stderr);
-			return EX_USAGE;
-		}
-	}
+	if ((rc = cli_cat_options(argc, argv, cmp_usage, &o)) != 0)
+		return rc == -1 ? 0 : rc;
 	if (argc - optind != 2) {
 		cmp_usage(stderr);
 		return EX_USAGE;

@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "cli/cli.h"
+#include "cli/cli_common.h"
 #include "conf/conf.h"
 
 static void
@@ -61,29 +62,12 @@ config_check(const struct conf *conf)
 int
 cli_config(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct conf *conf;
 	const char *path = NULL, *cmd;
-	int ch, rc;
+	int rc;
 
-	optind = 0;	/* full getopt reset; options may follow operands */
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			config_usage(stdout);
-			return 0;
-		default:
-			config_usage(stderr);
-			return EX_USAGE;
-		}
-	}
+	if ((rc = cli_conf_options(argc, argv, config_usage, &path)) != 0)
+		return rc == -1 ? 0 : rc;
 	if (argc - optind != 1 || (strcmp(argv[optind], "check") != 0 &&
 	    strcmp(argv[optind], "show") != 0)) {
 		config_usage(stderr);

@@ -7,7 +7,6 @@
  * Owns nothing beyond its stack; CLI process. Exit: 0; 64 usage; 65 an
  * unknown code or a malformed reply.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_common.h"
 #include "replies/cat_out.h"
 #include "replies/catalogue.h"
 
@@ -43,12 +43,7 @@ static int
 explain_code(struct cat_out *o, const char *arg, const struct cat_code *c)
 {
 	const struct cat_entry *e = cat_code_entry(c);
-	char code[24];
 
-	cat_code_str(c, code, sizeof(code));
-	if (c->type == CAT_CODE_ENHANCED && c->cls != 0 && c->cls != 2 &&
-	    c->cls != 4 && c->cls != 5)
-		e = NULL;
 	if (e == NULL) {
 		cat_out_unknown(o, arg, c);
 		return EX_DATAERR;
@@ -164,6 +159,7 @@ static int
 explain_reply(struct cat_out *o, const char *arg, const struct cat_reply *r)
 {
 	struct cat_code bc, ec;
+	const struct cat_code *ecp = NULL;	/* &ec if the reply has one */
 	const struct cat_entry *b, *e = NULL;
 	char together[2048];
 
@@ -177,18 +173,19 @@ explain_reply(struct cat_out *o, const char *arg, const struct cat_reply *r)
 	ec.cls = r->enh_cls;
 	ec.subject = r->enh_subject;
 	ec.detail = r->enh_detail;
-	if (r->enh_cls != 0)
+	if (r->enh_cls != 0) {
+		ecp = &ec;
 		e = cat_enhanced(r->enh_subject, r->enh_detail);
+	}
 	(void)cat_combine(together, sizeof(together), r, o->lang);
 	if (b == NULL) {
 		cat_out_unknown(o, arg, &bc);
 		return EX_DATAERR;
 	}
 	if (o->json)
-		explain_json_reply(o, arg, r, &bc, b, r->enh_cls ? &ec : NULL, e,
-		    together);
+		explain_json_reply(o, arg, r, &bc, b, ecp, e, together);
 	else
-		explain_text_reply(o, r, &bc, b, r->enh_cls ? &ec : NULL, e, together);
+		explain_text_reply(o, r, &bc, b, ecp, e, together);
 	if (r->enh_cls != 0 && e == NULL)
 		return EX_DATAERR;
 	return (r->problems & CAT_P_MALFORMED) ? EX_DATAERR : 0;
@@ -212,37 +209,12 @@ explain_one(struct cat_out *o, const char *arg)
 int
 cli_explain(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "lang", required_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct cat_out o;
-	int ch, i, rc = 0;
+	int i, rc;
 
 	cat_out_init(&o, "explain");
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "l:jh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			if (cat_lang_parse(optarg, &o.lang) == -1) {
-				fprintf(stderr, "postern explain: unknown "
-				    "language '%s' (en or ja)\n", optarg);
-				return EX_USAGE;
-			}
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 'h':
-			explain_usage(stdout);
-			return 0;
-		default:
-			explain_usage(stderr);
-			return EX_USAGE;
-		}
-	}
+	if ((rc = cli_cat_options(argc, argv, explain_usage, &o)) != 0)
+		return rc == -1 ? 0 : rc;
 	if (optind >= argc) {
 		explain_usage(stderr);
 		return EX_USAGE;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_common.h"
 #include "conf/conf.h"
 #include "deliver/dsn.h"
 #include "queue/qfile.h"
@@ -359,29 +360,12 @@ queue_run(const struct conf *conf, char **ops, int nops)
 int
 cli_queue(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *path = NULL;
 	struct conf *conf;
-	int ch, rc;
+	int rc;
 
-	optind = 0;	/* full getopt reset; options may follow operands */
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			queue_usage(stdout);
-			return EX_OK;
-		default:
-			queue_usage(stderr);
-			return EX_USAGE;
-		}
-	}
+	if ((rc = cli_conf_options(argc, argv, queue_usage, &path)) != 0)
+		return rc == -1 ? EX_OK : rc;
 	if (optind >= argc) {
 		queue_usage(stderr);
 		return EX_USAGE;

@@ -183,6 +183,9 @@ cat_code_entry(const struct cat_code *c)
 {
 	if (c->type == CAT_CODE_BASIC)
 		return cat_basic(c->basic);
+	/* RFC 3463: an enhanced code's class is 2, 4 or 5 ("X.": any). */
+	if (c->cls != 0 && c->cls != 2 && c->cls != 4 && c->cls != 5)
+		return NULL;
 	return cat_enhanced(c->subject, c->detail);
 }
 

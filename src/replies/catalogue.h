@@ -90,7 +90,10 @@ int cat_parse_code(const char *s, size_t len, struct cat_code *c);
 /* Formats c canonically ("556", "5.1.10", "X.1.10") into buf. */
 void cat_code_str(const struct cat_code *c, char *buf, size_t bufsz);
 
-/* Looks up the entry a parsed code names; NULL if not in the catalogue. */
+/*
+ * Looks up the entry a parsed code names; NULL if not in the catalogue,
+ * and for an enhanced code whose class is not 2, 4, 5 or X ("3.1.1").
+ */
 const struct cat_entry *cat_code_entry(const struct cat_code *c);
 
 /* Problems found in a reply (bits of cat_reply.problems). */

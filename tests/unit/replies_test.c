@@ -319,6 +319,40 @@ test_parse_code(void **state)
 	}
 }
 
+/* An enhanced code's class must be 2, 4, 5 or X to name an entry. */
+static void
+test_code_entry_class(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*entry;	/* NULL: none */
+	} cases[] = {
+		{ "5.1.1", "X.1.1" }, { "4.1.1", "X.1.1" },
+		{ "2.0.0", "X.0.0" }, { "X.1.1", "X.1.1" },
+		{ "3.1.1", NULL }, { "1.1.1", NULL }, { "6.1.1", NULL },
+		{ "9.0.0", NULL }, { "550", "550" },
+	};
+	const struct cat_entry *e;
+	struct cat_code c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(cat_parse_code(cases[i].in,
+		    strlen(cases[i].in), &c), 0);
+		e = cat_code_entry(&c);
+		if (cases[i].entry == NULL && e != NULL)
+			fail_msg("%s: entry %s, want none", cases[i].in,
+			    e->code);
+		if (cases[i].entry == NULL)
+			continue;
+		if (e == NULL)
+			fail_msg("%s: no entry, want %s", cases[i].in,
+			    cases[i].entry);
+		assert_string_equal(e->code, cases[i].entry);
+	}
+}
+
 static void
 test_explain_paragraph(void **state)
 {
@@ -421,6 +455,7 @@ main(void)
 		cmocka_unit_test(test_parse_reply),
 		cmocka_unit_test(test_parse_reply_truncates),
 		cmocka_unit_test(test_parse_code),
+		cmocka_unit_test(test_code_entry_class),
 		cmocka_unit_test(test_explain_paragraph),
 		cmocka_unit_test(test_combine),
 		cmocka_unit_test(test_language),
