@@ -702,6 +702,23 @@ def test_log_names_mechanism_and_user_not_secret(shared_sub):
         tls_util.assert_no_secret(shared_sub, password=pw)
 
 
+def test_claimed_user_cannot_forge_log_fields(shared_sub):
+    """The user name a client claims is logged on failure; spaces in it
+    must not make key=value pairs of their own."""
+    claimed = "x reason=none event=auth-success mech=PLAIN user=admin"
+    with tls_conn(shared_sub, source=fresh_source()) as c:
+        check(c.auth_plain(user=claimed, password="guess"), *AUTH_BAD)
+    time.sleep(0.3)
+    lines = [x for x in shared_sub.log_text().splitlines()
+             if "event=auth-" in x and "admin" in x]
+    assert lines, shared_sub.log_text()[-2000:]
+    for line in lines:
+        fields = re.findall(r" (\w+)=", line)
+        assert fields.count("event") == 1 and fields.count("mech") == 1 \
+            and fields.count("user") == 1 and \
+            fields.count("reason") <= 1, line
+
+
 # --- Real clients ------------------------------------------------------------
 
 class StartTLSNamed(smtplib.SMTP):
