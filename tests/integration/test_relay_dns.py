@@ -320,3 +320,23 @@ def test_relayed_copy_reaches_the_mx(relay_srv):
     while qid in smtp_util.spool_files(srv, "queue"):
         assert time.monotonic() < deadline, srv.log_text()[-3000:]
         time.sleep(0.05)
+
+
+def test_quoted_addresses_cannot_forge_log_fields(shared_relay):
+    """A quoted local part may hold spaces (RFC 5321 §4.1.2); logged, it
+    must not read as key=value pairs of its own."""
+    with Conn(shared_relay.port) as c:
+        c.ehlo()
+        c.expect('MAIL FROM:<"a event=forged verdict=0"@nullmx.test>',
+                 *SENDER_NULL_MX)
+    with authed(shared_relay) as c:
+        c.expect(f"MAIL FROM:<{USER}>", *MAIL_OK)
+        c.expect('RCPT TO:<"b event=forged"@missing.test>', *NO_DOMAIN)
+    time.sleep(0.3)
+    lines = [x for x in shared_relay.log_text().splitlines()
+             if "event=dns-check" in x and "forged" in x]
+    assert len(lines) == 2, lines
+    for line in lines:
+        fields = re.findall(r" (\w+)=", line)
+        assert fields.count("event") == 1 and \
+            fields.count("verdict") == 1, line
