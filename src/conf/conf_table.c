@@ -174,9 +174,10 @@ set_enum(const struct conf_directive *d, void *base, const char *value,
 	int v;
 
 	if ((v = lookup_name(names, value)) == -1) {
-		(void)snprintf(why, whysz, "%s: bad value '%s' (use %s%s%s%s%s)",
-		    d->name, value, names[0], names[2] ? ", " : " or ",
-		    names[1], names[2] ? " or " : "", names[2] ? names[2] : "");
+		(void)snprintf(why, whysz,
+		    "%s: bad value '%s' (use %s%s%s%s%s)", d->name, value,
+		    names[0], names[2] ? ", " : " or ", names[1],
+		    names[2] ? " or " : "", names[2] ? names[2] : "");
 		return -1;
 	}
 	if (d->type == CONF_T_MODE)
@@ -259,69 +260,56 @@ set_number(const struct conf_directive *d, void *base, const char *value,
 	return 0;
 }
 
-/* [domains] local: lower-cased host names, each once. */
+/* One entry of a name list: a host name, or a SASL mechanism we know. */
 static int
-set_domains(const struct conf_directive *d, void *base, const char *value,
-    char *why, size_t whysz)
+check_name(const struct conf_directive *d, const char *name, char *why,
+    size_t whysz)
 {
-	struct conf_list *list = FIELD(base, d, struct conf_list);
-	size_t i, j;
-	char *p;
-
-	if (conf_split_list(value, list, why, whysz) == -1)
+	if (d->type == CONF_T_DOMAINS && !conf_valid_hostname(name)) {
+		(void)snprintf(why, whysz, "%s: bad domain '%.255s' (ASCII "
+		    "letters, digits, '-' and dots; use the xn-- form for "
+		    "IDNs)", d->name, name);
 		return -1;
-	for (i = 0; i < list->n; i++) {
-		for (p = list->v[i]; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		if (!conf_valid_hostname(list->v[i])) {
-			(void)snprintf(why, whysz, "%s: bad domain '%.255s' "
-			    "(ASCII letters, digits, '-' and dots; use the "
-			    "xn-- form for IDNs)", d->name, list->v[i]);
-			goto fail;
-		}
-		for (j = 0; j < i; j++)
-			if (strcmp(list->v[i], list->v[j]) == 0) {
-				(void)snprintf(why, whysz, "%s: '%.255s' is "
-				    "listed twice", d->name, list->v[i]);
-				goto fail;
-			}
+	}
+	if (d->type == CONF_T_MECHS && lookup_name(mech_names, name) == -1) {
+		(void)snprintf(why, whysz, "%s: unknown mechanism '%.64s' "
+		    "(known: PLAIN, LOGIN, SCRAM-SHA-256, SCRAM-SHA-256-PLUS, "
+		    "CRAM-MD5)", d->name, name);
+		return -1;
 	}
 	return 0;
-fail:
-	conf_list_clear(list);
-	return -1;
 }
 
-/* [auth] mechanisms: known SASL names, upper-cased, at least one. */
+/*
+ * [domains] local: lower-cased host names; [auth] mechanisms: known SASL
+ * names, upper-cased, at least one. Each entry once.
+ */
 static int
-set_mechs(const struct conf_directive *d, void *base, const char *value,
+set_names(const struct conf_directive *d, void *base, const char *value,
     char *why, size_t whysz)
 {
 	struct conf_list *list = FIELD(base, d, struct conf_list);
+	int upper = d->type == CONF_T_MECHS;
 	size_t i, j;
 	char *p;
 
 	if (conf_split_list(value, list, why, whysz) == -1)
 		return -1;
-	if (list->n == 0) {
+	if (upper && list->n == 0) {
 		(void)snprintf(why, whysz, "%s: at least one mechanism is "
 		    "needed", d->name);
 		return -1;
 	}
 	for (i = 0; i < list->n; i++) {
 		for (p = list->v[i]; *p != '\0'; p++)
-			*p = (char)toupper((unsigned char)*p);
-		if (lookup_name(mech_names, list->v[i]) == -1) {
-			(void)snprintf(why, whysz, "%s: unknown mechanism "
-			    "'%.64s' (known: PLAIN, LOGIN, SCRAM-SHA-256, "
-			    "SCRAM-SHA-256-PLUS, CRAM-MD5)", d->name,
-			    list->v[i]);
+			*p = (char)(upper ? toupper((unsigned char)*p) :
+			    tolower((unsigned char)*p));
+		if (check_name(d, list->v[i], why, whysz) == -1)
 			goto fail;
-		}
 		for (j = 0; j < i; j++)
 			if (strcmp(list->v[i], list->v[j]) == 0) {
-				(void)snprintf(why, whysz, "%s: '%s' is listed "
-				    "twice", d->name, list->v[i]);
+				(void)snprintf(why, whysz, "%s: '%.255s' is "
+				    "listed twice", d->name, list->v[i]);
 				goto fail;
 			}
 	}
@@ -381,9 +369,9 @@ set_maildir(const struct conf_directive *d, void *base, const char *value,
 		if (p[1] == 'u')
 			user = 1;
 		else if (p[1] != 'd' && p[1] != '%') {
-			(void)snprintf(why, whysz, "%s: unknown escape '%%%.1s' "
-			    "(use %%d domain, %%u user, %%%% a percent sign)",
-			    d->name, p + 1);
+			(void)snprintf(why, whysz, "%s: unknown escape "
+			    "'%%%.1s' (use %%d domain, %%u user, %%%% a "
+			    "percent sign)", d->name, p + 1);
 			return -1;
 		}
 		p++;
@@ -528,9 +516,8 @@ conf_directive_set(const struct conf_directive *d, struct conf *conf,
 	case CONF_T_AUTH:
 		return set_enum(d, base, value, why, whysz);
 	case CONF_T_DOMAINS:
-		return set_domains(d, base, value, why, whysz);
 	case CONF_T_MECHS:
-		return set_mechs(d, base, value, why, whysz);
+		return set_names(d, base, value, why, whysz);
 	case CONF_T_RETRY:
 		return set_retry(d, conf, value, why, whysz);
 	case CONF_T_MAILDIR:
