@@ -117,7 +117,7 @@ static void
 conn_note(struct remote_conn *conn, const struct smtp_client_error *e)
 {
 	const char *peer = smtp_client_peer(conn->c), *why = e->why;
-	char reply[SMTP_REPLY_TEXT_MAX], where[320];
+	char reply[SMTP_REPLY_TEXT_MAX], where[320], safe[LOG_SAFE_BUFSZ];
 	size_t plen = strlen(peer);
 
 	(void)snprintf(where, sizeof(where), "%s", conn->host);
@@ -132,8 +132,9 @@ conn_note(struct remote_conn *conn, const struct smtp_client_error *e)
 	(void)snprintf(conn->why, sizeof(conn->why), "%.200s: %.150s%s%.150s%s",
 	    where, why, reply[0] != '\0' ? " (" : "", reply,
 	    reply[0] != '\0' ? ")" : "");
+	log_safe(safe, sizeof(safe), conn->why, strlen(conn->why));
 	log_info("remote host=%s event=connect-failed kind=%s reason=\"%s\"",
-	    conn->host, smtp_client_errkind_str(e->kind), conn->why);
+	    conn->host, smtp_client_errkind_str(e->kind), safe);
 }
 
 /*
@@ -334,6 +335,7 @@ conn_sent(struct smtp_client *c, int status, void *arg)
 	struct remote_tx *tx = conn->tx;
 	struct remote_where w = conn_where(conn);
 	struct timeval idle = { REMOTE_IDLE, 0 };
+	char safe[LOG_SAFE_BUFSZ];
 
 	conn->tx = NULL;
 	if (status == -1 && conn->ntx > 0 && !tx->retried &&
@@ -349,8 +351,10 @@ conn_sent(struct smtp_client *c, int status, void *arg)
 	conn->ntx++;
 	remote_tx_done(tx, &w);
 	if (status == -1) {
+		log_safe(safe, sizeof(safe), smtp_client_error(c)->why,
+		    strlen(smtp_client_error(c)->why));
 		log_info("remote relay=%s event=session-failed reason=\"%s\"",
-		    conn->relay, smtp_client_error(c)->why);
+		    conn->relay, safe);
 		conn_close(conn);
 	} else if (conn->ntx >= REMOTE_CONN_TXS) {
 		(void)conn_quit(conn);
