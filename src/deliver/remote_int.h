@@ -1,8 +1,9 @@
 /*
  * Inside remote delivery: the objects that remote.c (messages and their
- * transactions), remote_dest.c (destinations: route, queue, connections)
- * and remote_route.c (DNS answers -> connection targets, pure) share.
- * Other modules use deliver/remote.h.
+ * transactions, the pure result and content helpers), remote_dest.c
+ * (destinations: route, queue, connections) and remote_route.c (DNS
+ * answers -> connection targets, pure) share. Other modules use
+ * deliver/remote.h; the unit and fuzz tests use this header too.
  *
  * Ownership: struct remote owns the destinations and the messages; a
  * message owns its transactions; a destination owns its connections and
@@ -123,7 +124,7 @@ void remote_dest_queue(struct remote *r, const char *key, int relay,
 void remote_dest_pump_all(struct remote *r);
 void remote_dest_free_all(struct remote *r);
 
-/* remote_route.c: pure, see there. */
+/* remote_route.c: pure, see there. Failures: rt->reply, usable 0. */
 void remote_route_fail(struct remote_route *rt, const char *fmt, ...)
     PRINTFLIKE(2, 3);
 void remote_route_from_mx(struct remote_route *rt,
@@ -136,6 +137,8 @@ int remote_route_relay_literal(struct remote_route *rt, const char *host,
     unsigned port);
 int remote_relay_split(const char *relay, char *host, size_t hostsz,
     unsigned *port);
+
+/* remote.c: pure helpers. */
 void remote_relay_str(char *buf, size_t bufsz, const char *host,
     const char *peer);
 void remote_tls_str(char *buf, size_t bufsz,
