@@ -382,26 +382,28 @@ userdb_alias_exists_locked(struct userdb *db, const char *key, char *why,
 	return userdb_exists(db, ST_ALIAS_TARGETS, key, why, whysz);
 }
 
-int
-userdb_recipient_exists(struct userdb *db, const char *key)
+/* userdb_exists() under the lock; errors are logged. */
+static int
+userdb_exists_logged(struct userdb *db, enum userdb_stmt id, const char *key)
 {
 	int r;
 
 	pthread_mutex_lock(&db->mu);
-	r = userdb_exists(db, ST_RCPT, key, NULL, 0);
+	r = userdb_exists(db, id, key, NULL, 0);
 	pthread_mutex_unlock(&db->mu);
 	return r;
 }
 
 int
+userdb_recipient_exists(struct userdb *db, const char *key)
+{
+	return userdb_exists_logged(db, ST_RCPT, key);
+}
+
+int
 userdb_user_exists(struct userdb *db, const char *key)
 {
-	int r;
-
-	pthread_mutex_lock(&db->mu);
-	r = userdb_exists(db, ST_USER_EXISTS, key, NULL, 0);
-	pthread_mutex_unlock(&db->mu);
-	return r;
+	return userdb_exists_logged(db, ST_USER_EXISTS, key);
 }
 
 /* Copies a column of at most max bytes; the exact length if exact. */

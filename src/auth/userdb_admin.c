@@ -64,6 +64,20 @@ userdb_refuse(int err, char *why, size_t whysz, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Ends the transaction of a change: rolls back after a failure (r == -1),
+ * else commits. Returns r, or -1 if the commit failed.
+ */
+static int
+userdb_end(struct userdb *db, int r, char *why, size_t whysz)
+{
+	if (r == -1)
+		userdb_rollback(db);
+	else if (userdb_commit(db, why, whysz) == -1)
+		return -1;
+	return r;
+}
+
 static int
 userdb_user_insert(struct userdb *db, const char *key,
     const struct userdb_secrets *s, char *why, size_t whysz)
@@ -99,14 +113,9 @@ userdb_user_add(struct userdb *db, const char *key,
 	int r = -1;
 
 	pthread_mutex_lock(&db->mu);
-	if (userdb_begin(db, why, whysz) == -1)
-		goto done;
-	if (userdb_user_insert(db, key, s, why, whysz) == -1) {
-		userdb_rollback(db);
-		goto done;
-	}
-	r = userdb_commit(db, why, whysz);
-done:
+	if (userdb_begin(db, why, whysz) == 0)
+		r = userdb_end(db, userdb_user_insert(db, key, s, why, whysz),
+		    why, whysz);
 	pthread_mutex_unlock(&db->mu);
 	return r;
 }
@@ -124,6 +133,22 @@ userdb_change(struct userdb *db, enum userdb_stmt id, char *why,
 	return sqlite3_changes(db->h) > 0;
 }
 
+/*
+ * userdb_change() of a statement that must change a row: 0, or -1 (with
+ * ENOENT and "no such WHAT: KEY" if it changed none).
+ */
+static int
+userdb_change_one(struct userdb *db, enum userdb_stmt id, const char *what,
+    const char *key, char *why, size_t whysz)
+{
+	int r = userdb_change(db, id, why, whysz);
+
+	if (r == 0)
+		return userdb_refuse(ENOENT, why, whysz, "no such %s: %s", what,
+		    key);
+	return r == 1 ? 0 : -1;
+}
+
 int
 userdb_user_passwd(struct userdb *db, const char *key,
     const struct userdb_secrets *s, char *why, size_t whysz)
@@ -137,11 +162,7 @@ userdb_user_passwd(struct userdb *db, const char *key,
 		(void)userdb_error(db, rc, "bind", why, whysz);
 		goto done;
 	}
-	r = userdb_change(db, ST_USER_UPDATE, why, whysz);
-	if (r == 0)
-		r = userdb_refuse(ENOENT, why, whysz, "no such user: %s", key);
-	else if (r == 1)
-		r = 0;
+	r = userdb_change_one(db, ST_USER_UPDATE, "user", key, why, whysz);
 done:
 	pthread_mutex_unlock(&db->mu);
 	return r;
@@ -156,11 +177,7 @@ userdb_user_del(struct userdb *db, const char *key, char *why,
 	pthread_mutex_lock(&db->mu);
 	(void)sqlite3_bind_text(db->st[ST_USER_DELETE], 1, key, -1,
 	    SQLITE_STATIC);
-	r = userdb_change(db, ST_USER_DELETE, why, whysz);
-	if (r == 0)
-		r = userdb_refuse(ENOENT, why, whysz, "no such user: %s", key);
-	else if (r == 1)
-		r = 0;
+	r = userdb_change_one(db, ST_USER_DELETE, "user", key, why, whysz);
 	pthread_mutex_unlock(&db->mu);
 	return r;
 }
@@ -212,7 +229,10 @@ userdb_alias_check(const char *key, const char *const *targets, size_t n,
 	return 0;
 }
 
-/* Inserts the targets inside the caller's transaction; the count added. */
+/*
+ * Inserts the targets inside the caller's transaction unless key is a
+ * user; the count added, or -1.
+ */
 static int
 userdb_alias_insert(struct userdb *db, const char *key,
     const char *const *targets, size_t n, char *why, size_t whysz)
@@ -222,6 +242,12 @@ userdb_alias_insert(struct userdb *db, const char *key,
 	int rc, added = 0;
 	size_t i;
 
+	rc = userdb_user_exists_locked(db, key, why, whysz);
+	if (rc == -1)
+		return -1;
+	if (rc == 1)
+		return userdb_refuse(EEXIST, why, whysz, "%s is a user; an "
+		    "alias cannot have the same address", key);
 	for (i = 0; i < n; i++) {
 		(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		(void)sqlite3_bind_text(st, 2, targets[i], -1, SQLITE_STATIC);
@@ -238,26 +264,14 @@ int
 userdb_alias_add(struct userdb *db, const char *key,
     const char *const *targets, size_t ntargets, char *why, size_t whysz)
 {
-	int r = -1, u;
+	int r = -1;
 
 	if (userdb_alias_check(key, targets, ntargets, why, whysz) == -1)
 		return -1;
 	pthread_mutex_lock(&db->mu);
-	if (userdb_begin(db, why, whysz) == -1)
-		goto done;
-	if ((u = userdb_user_exists_locked(db, key, why, whysz)) != 0) {
-		if (u == 1)
-			(void)userdb_refuse(EEXIST, why, whysz, "%s is a user;"
-			    " an alias cannot have the same address", key);
-		userdb_rollback(db);
-		goto done;
-	}
-	r = userdb_alias_insert(db, key, targets, ntargets, why, whysz);
-	if (r == -1)
-		userdb_rollback(db);
-	else if (userdb_commit(db, why, whysz) == -1)
-		r = -1;
-done:
+	if (userdb_begin(db, why, whysz) == 0)
+		r = userdb_end(db, userdb_alias_insert(db, key, targets,
+		    ntargets, why, whysz), why, whysz);
 	pthread_mutex_unlock(&db->mu);
 	return r;
 }
@@ -274,11 +288,8 @@ userdb_alias_remove(struct userdb *db, const char *key,
 	if (n == 0) {
 		st = db->st[ST_ALIAS_DELETE];
 		(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		r = userdb_change(db, ST_ALIAS_DELETE, why, whysz);
-		if (r == 0)
-			return userdb_refuse(ENOENT, why, whysz,
-			    "no such alias: %s", key);
-		return r == 1 ? 0 : -1;
+		return userdb_change_one(db, ST_ALIAS_DELETE, "alias", key, why,
+		    whysz);
 	}
 	st = db->st[ST_ALIAS_DELETE_ONE];
 	for (i = 0; i < n; i++) {
@@ -306,14 +317,9 @@ userdb_alias_del(struct userdb *db, const char *key,
 		return -1;
 	}
 	pthread_mutex_lock(&db->mu);
-	if (userdb_begin(db, why, whysz) == -1)
-		goto done;
-	r = userdb_alias_remove(db, key, targets, ntargets, why, whysz);
-	if (r == -1)
-		userdb_rollback(db);
-	else if (userdb_commit(db, why, whysz) == -1)
-		r = -1;
-done:
+	if (userdb_begin(db, why, whysz) == 0)
+		r = userdb_end(db, userdb_alias_remove(db, key, targets,
+		    ntargets, why, whysz), why, whysz);
 	pthread_mutex_unlock(&db->mu);
 	return r;
 }
