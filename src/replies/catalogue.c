@@ -5,15 +5,27 @@
  */
 #include "replies/catalogue.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
+
+/* The entry of a kind whose code is the formatted string, or NULL. */
+static const struct cat_entry *cat_findf(enum cat_kind, const char *, ...)
+    PRINTFLIKE(2, 3);
+
 static const struct cat_entry *
-cat_find(enum cat_kind kind, const char *code)
+cat_findf(enum cat_kind kind, const char *fmt, ...)
 {
+	char code[16];
+	va_list ap;
 	size_t i;
 
+	va_start(ap, fmt);
+	(void)vsnprintf(code, sizeof(code), fmt, ap);
+	va_end(ap);
 	for (i = 0; i < cat_nentries; i++)
 		if (cat_entries[i].kind == kind &&
 		    strcmp(cat_entries[i].code, code) == 0)
@@ -24,67 +36,49 @@ cat_find(enum cat_kind kind, const char *code)
 const struct cat_entry *
 cat_basic(int code)
 {
-	char buf[8];
-
 	if (code < 100 || code > 999)
 		return NULL;
-	(void)snprintf(buf, sizeof(buf), "%d", code);
-	return cat_find(CAT_BASIC, buf);
+	return cat_findf(CAT_BASIC, "%d", code);
 }
 
 const struct cat_entry *
 cat_basic_class(int digit)
 {
-	char buf[8];
-
 	if (digit < 0 || digit > 9)
 		return NULL;
-	(void)snprintf(buf, sizeof(buf), "%dyz", digit);
-	return cat_find(CAT_BASIC_CLASS, buf);
+	return cat_findf(CAT_BASIC_CLASS, "%dyz", digit);
 }
 
 const struct cat_entry *
 cat_basic_group(int digit)
 {
-	char buf[8];
-
 	if (digit < 0 || digit > 9)
 		return NULL;
-	(void)snprintf(buf, sizeof(buf), "x%dz", digit);
-	return cat_find(CAT_BASIC_GROUP, buf);
+	return cat_findf(CAT_BASIC_GROUP, "x%dz", digit);
 }
 
 const struct cat_entry *
 cat_enhanced(int subject, int detail)
 {
-	char buf[16];
-
 	if (subject < 0 || subject > 999 || detail < 0 || detail > 999)
 		return NULL;
-	(void)snprintf(buf, sizeof(buf), "X.%d.%d", subject, detail);
-	return cat_find(CAT_ENHANCED, buf);
+	return cat_findf(CAT_ENHANCED, "X.%d.%d", subject, detail);
 }
 
 const struct cat_entry *
 cat_enh_class(int cls)
 {
-	char buf[16];
-
 	if (cls < 0 || cls > 9)
 		return NULL;
-	(void)snprintf(buf, sizeof(buf), "%d.XXX.YYY", cls);
-	return cat_find(CAT_ENH_CLASS, buf);
+	return cat_findf(CAT_ENH_CLASS, "%d.XXX.YYY", cls);
 }
 
 const struct cat_entry *
 cat_enh_subject(int subject)
 {
-	char buf[16];
-
 	if (subject < 0 || subject > 999)
 		return NULL;
-	(void)snprintf(buf, sizeof(buf), "X.%d.YYY", subject);
-	return cat_find(CAT_ENH_SUBJECT, buf);
+	return cat_findf(CAT_ENH_SUBJECT, "X.%d.YYY", subject);
 }
 
 /* Reads 1..max digits at s[*i]; returns the number or -1. */
