@@ -103,13 +103,12 @@ local_postmaster_fallback(const struct conf *conf, struct local_target **out)
 void
 local_unknown_reply(char *reply, size_t replysz)
 {
+	char buf[512];
 	int n;
 
-	/* The same reply the SMTP server gives at RCPT time. */
-	if ((n = reply_format(reply, replysz, R_UNKNOWN_USER, 0)) >= 2)
-		reply[n - 2] = '\0';
-	else
-		(void)snprintf(reply, replysz, "550 5.1.1 User unknown");
+	/* The same reply the SMTP server gives at RCPT time, without CRLF. */
+	n = reply_format(buf, sizeof(buf), R_UNKNOWN_USER, 0);
+	(void)snprintf(reply, replysz, "%.*s", n >= 2 ? n - 2 : 0, buf);
 }
 
 static int

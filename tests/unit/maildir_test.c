@@ -280,6 +280,19 @@ test_loop_detect(void **state)
 	assert_false(local_is_loop("X-Delivered-To: a@b\r\n\r\n", 22, "a@b"));
 }
 
+/* The RCPT-time reply from the table, without CRLF; cut to the buffer. */
+static void
+test_unknown_reply(void **state)
+{
+	char big[128], small[20];
+
+	local_unknown_reply(big, sizeof(big));
+	assert_string_equal(big, "550 5.1.1 Recipient address rejected: user "
+	    "unknown");
+	local_unknown_reply(small, sizeof(small));
+	assert_string_equal(small, "550 5.1.1 Recipient");
+}
+
 int
 main(void)
 {
@@ -296,6 +309,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deliver_fails, setup,
 		    teardown),
 		cmocka_unit_test(test_loop_detect),
+		cmocka_unit_test(test_unknown_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
