@@ -1,4 +1,9 @@
-/* Formats server replies from the compiled table. Pure; any process. */
+/*
+ * Formats the server's SMTP replies ("CODE ENH TEXT\r\n") from the table
+ * compiled from data/replies/server.tsv, the only source of reply text.
+ * Writes into caller buffers; owns nothing. Pure; any process, any
+ * thread.
+ */
 #include "replies/replies.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * The RFC 5321 path parser (§4.1.2), with RFC 6531 UTF-8 where allowed.
- * Pure functions over caller memory; used by every process.
+ * Pure functions over caller memory; owns nothing. Used by every process.
  */
 #include "util/addr.h"
 

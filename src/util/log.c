@@ -1,6 +1,8 @@
 /*
- * Logging to stderr with a UTC timestamp, process name and pid.
- * Runs in every process; the process name is set after fork.
+ * Logging to stderr with a UTC timestamp, process name and pid, and the
+ * escaping of peer text for log lines (log_safe). Owns the process-wide
+ * log settings: the process name and the minimum level. Runs in every
+ * process; the process name is set after fork.
  */
 #include "util/log.h"
 

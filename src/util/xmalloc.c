@@ -1,4 +1,8 @@
-/* Fatal-on-failure allocation for small fixed-size objects. */
+/*
+ * Fatal-on-failure allocation for small fixed-size objects (see
+ * util/xmalloc.h). Owns nothing: what it returns belongs to the caller.
+ * Any process, any thread.
+ */
 #include "util/xmalloc.h"
 
 #include <stdlib.h>
