@@ -98,7 +98,7 @@ check:
 	@scripts/deps.sh check
 	$(MAKE) --no-print-directory -j$(NPROC) build/postern asan $(FUZZ_BIN)
 	scripts/run-unit.sh $(UNIT_BIN)
-	FUZZ_SECONDS=10 scripts/run-fuzz.sh $(FUZZ_BIN)
+	FUZZ_SECONDS=5 scripts/run-fuzz.sh $(FUZZ_BIN)
 	POSTERN=$(CURDIR)/build/asan/postern $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests/integration
 
