@@ -511,6 +511,29 @@ conf_check_secret(struct conf_parse *p, const char *path, int line)
 	return 1;
 }
 
+static char *
+conf_spool_path(const struct conf *conf, const char *rel)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/%s", conf->spool, rel) == -1)
+		fatal("asprintf");
+	return path;
+}
+
+/*
+ * The certificate and key default to the spool's tls/ directory, so a
+ * daemon started from any working directory finds (or makes) them there.
+ */
+static void
+conf_default_tls_paths(struct conf *conf)
+{
+	if (conf->tls_certificate == NULL)
+		conf->tls_certificate = conf_spool_path(conf, "tls/cert.pem");
+	if (conf->tls_key == NULL)
+		conf->tls_key = conf_spool_path(conf, "tls/key.pem");
+}
+
 /* Whole-file checks after the last line. 0 or -1 with p->why set. */
 static int
 conf_finish(struct conf_parse *p)
@@ -518,6 +541,7 @@ conf_finish(struct conf_parse *p)
 	struct conf *conf = p->conf;
 	size_t i, key;
 
+	conf_default_tls_paths(conf);
 	for (i = 0; i < conf->nlisteners; i++)
 		if (!conf_finish_listener(p, i))
 			return -1;
@@ -637,6 +661,7 @@ conf_load(const char *path, char *why, size_t whysz)
 	if (path == NULL) {
 		conf = conf_new(CONF_DEFAULTS_NAME);
 		conf_builtin_listeners(conf);
+		conf_default_tls_paths(conf);
 		return conf;
 	}
 	if (conf_read_file(path, &text, &len, why, whysz) == -1)

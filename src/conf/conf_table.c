@@ -50,10 +50,10 @@ const struct conf_directive conf_directives[] = {
 	/* No default: required for submission, off for mx (conf.c). */
 	{ CONF_SEC_LISTENER, "auth", CONF_T_AUTH, NULL, 0, 0, LST(auth) },
 
-	{ CONF_SEC_TLS, "certificate", CONF_T_PATH, "./var/tls/cert.pem",
-	    0, 0, SRV(tls_certificate) },
-	{ CONF_SEC_TLS, "key", CONF_T_PATH, "./var/tls/key.pem", 0, 0,
-	    SRV(tls_key) },
+	/* No default here: SPOOL/tls/cert.pem and key.pem (conf.c). */
+	{ CONF_SEC_TLS, "certificate", CONF_T_PATH, NULL, 0, 0,
+	    SRV(tls_certificate) },
+	{ CONF_SEC_TLS, "key", CONF_T_PATH, NULL, 0, 0, SRV(tls_key) },
 
 	{ CONF_SEC_AUTH, "database", CONF_T_PATH, "./var/users.db", 0, 0,
 	    SRV(auth_database) },

@@ -119,8 +119,8 @@ assert_common_defaults(const struct conf *c)
 	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->timeout, 300);
 	assert_int_equal(c->workers, 0);
-	assert_string_equal(c->tls_certificate, "./var/tls/cert.pem");
-	assert_string_equal(c->tls_key, "./var/tls/key.pem");
+	assert_string_equal(c->tls_certificate, "./var/spool/tls/cert.pem");
+	assert_string_equal(c->tls_key, "./var/spool/tls/key.pem");
 	assert_string_equal(c->auth_database, "./var/users.db");
 	assert_list(&c->auth_mechanisms, LIST("SCRAM-SHA-256", "PLAIN",
 	    "LOGIN"));
