@@ -21,33 +21,26 @@
 #include "queue/queue_id.h"
 #include "util/xmalloc.h"
 
-int
-qfile_open(const char *spool, const char *id, struct qfile *qf,
-    char *why, size_t whysz)
+/* Maps path read-only; an empty file is EINVAL. 0, or -1 (why, errno). */
+static int
+qfile_map(const char *path, const char **data, size_t *len, char *why,
+    size_t whysz)
 {
-	char path[PATH_MAX];
 	struct stat sb;
 	void *map;
 	int fd, saved;
 
-	memset(qf, 0, sizeof(*qf));
-	if (!queue_id_valid(id) || (size_t)snprintf(path, sizeof(path),
-	    "%s/queue/%s", spool, id) >= sizeof(path)) {
-		(void)snprintf(why, whysz, "invalid queue id");
-		errno = EINVAL;
-		return -1;
-	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		(void)snprintf(why, whysz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1 || sb.st_size == 0) {
-		saved = sb.st_size == 0 ? EINVAL : errno;
-		(void)snprintf(why, whysz, "%s: %s", path,
-		    saved == EINVAL ? "empty file" : strerror(saved));
-		(void)close(fd);
-		errno = saved;
-		return -1;
+	if (fstat(fd, &sb) == -1) {
+		saved = errno;
+		goto fail;
+	}
+	if (sb.st_size == 0) {
+		saved = EINVAL;
+		goto fail;
 	}
 	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	saved = errno;
@@ -58,8 +51,32 @@ qfile_open(const char *spool, const char *id, struct qfile *qf,
 		errno = saved;
 		return -1;
 	}
-	qf->data = map;
-	qf->len = (size_t)sb.st_size;
+	*data = map;
+	*len = (size_t)sb.st_size;
+	return 0;
+fail:
+	(void)snprintf(why, whysz, "%s: %s", path,
+	    saved == EINVAL ? "empty file" : strerror(saved));
+	(void)close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+qfile_open(const char *spool, const char *id, struct qfile *qf,
+    char *why, size_t whysz)
+{
+	char path[PATH_MAX];
+
+	memset(qf, 0, sizeof(*qf));
+	if (!queue_id_valid(id) || (size_t)snprintf(path, sizeof(path),
+	    "%s/queue/%s", spool, id) >= sizeof(path)) {
+		(void)snprintf(why, whysz, "invalid queue id");
+		errno = EINVAL;
+		return -1;
+	}
+	if (qfile_map(path, &qf->data, &qf->len, why, whysz) == -1)
+		return -1;
 	if (envelope_parse(&qf->env, qf->data, qf->len, why, whysz) == -1 ||
 	    strcmp(qf->env.id, id) != 0) {
 		if (qf->env.id[0] != '\0')

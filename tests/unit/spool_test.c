@@ -361,6 +361,75 @@ test_scan_and_cleanup(void **state)
 	assert_int_equal(count_dir("tmp"), 1);
 }
 
+/* Commits a queue file (one recipient) holding body; its ID into id. */
+static void
+commit_message(const char *body, char *id)
+{
+	char *rcpts[] = { "a@example.test" };
+	struct spool_file *f;
+	struct envelope env;
+	char buf[512];
+	int n;
+
+	assert_int_equal(spool_create(spool, &f), 0);
+	memset(&env, 0, sizeof(env));
+	(void)snprintf(env.id, sizeof(env.id), "%s", spool_file_id(f));
+	(void)snprintf(id, QUEUE_ID_MAX, "%s", env.id);
+	env.created = 1700000000;
+	env.sender = "s@example.test";
+	env.rcpts = rcpts;
+	env.nrcpts = 1;
+	assert_true((n = envelope_format(&env, buf, sizeof(buf))) > 0);
+	assert_int_equal(spool_write(f, buf, (size_t)n), 0);
+	assert_int_equal(spool_write(f, body, strlen(body)), 0);
+	assert_int_equal(spool_commit(f), 0);
+}
+
+static void
+test_qfile_open(void **state)
+{
+	static const char body[] = "Subject: x\r\n\r\nhello\r\n";
+	static const char other[] = "0TPAKQT2C570012C009";
+	char id[QUEUE_ID_MAX], path[128], why[256], want[256];
+	struct qfile qf;
+	int fd;
+
+	commit_message(body, id);
+	assert_int_equal(qfile_open(spool, id, &qf, why, sizeof(why)), 0);
+	assert_string_equal(qf.env.id, id);
+	assert_string_equal(qf.env.sender, "s@example.test");
+	assert_int_equal(qf.msglen, sizeof(body) - 1);
+	assert_memory_equal(qf.msg, body, qf.msglen);
+	qfile_close(&qf);
+
+	assert_int_equal(qfile_open(spool, "nope", &qf, why, sizeof(why)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(why, "invalid queue id");
+
+	(void)snprintf(path, sizeof(path), "%s/queue/%s", spool, other);
+	assert_int_equal(qfile_open(spool, other, &qf, why, sizeof(why)), -1);
+	assert_int_equal(errno, ENOENT);
+	(void)snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
+	assert_string_equal(why, want);
+
+	assert_true((fd = open(path, O_CREAT | O_WRONLY, 0600)) >= 0);
+	(void)close(fd);
+	assert_int_equal(qfile_open(spool, other, &qf, why, sizeof(why)), -1);
+	assert_int_equal(errno, EINVAL);
+	(void)snprintf(want, sizeof(want), "%s: empty file", path);
+	assert_string_equal(why, want);
+
+	/* A file whose envelope names another ID. */
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(want, sizeof(want), "%s/queue/%s", spool, id);
+	assert_int_equal(link(want, path), 0);
+	assert_int_equal(qfile_open(spool, other, &qf, why, sizeof(why)), -1);
+	assert_int_equal(errno, EINVAL);
+	(void)snprintf(want, sizeof(want), "id %s in file %s", id, other);
+	assert_string_equal(why, want);
+	assert_int_equal(unlink(path), 0);
+}
+
 int
 main(void)
 {
@@ -375,6 +444,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_state_roundtrip, setup,
 		    teardown),
 		cmocka_unit_test(test_state_damaged),
+		cmocka_unit_test_setup_teardown(test_qfile_open, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_scan_and_cleanup, setup,
 		    teardown),
 	};
