@@ -113,6 +113,9 @@ xtext_decode(const char *s, size_t len, char *out, size_t outsz)
 				return -1;
 			c = (unsigned char)(((h - hex) << 4) | (l - hex));
 			i += 2;
+			/* An addr-spec never holds controls (RFC 4954 §5). */
+			if (c < 32 || c == 127)
+				return -1;
 		}
 		out[o++] = (char)c;
 	}

@@ -13,7 +13,8 @@
 
 /* RFC 5321 allows 512; extension parameters need more (SPEC §5). */
 #define SMTP_LINE_MAX 2048	/* a command line, CRLF included */
-#define SMTP_AUTH_LINE_MAX 12288	/* an AUTH response, RFC 4954 §4 */
+#define SMTP_AUTH_LINE_MAX 12288	/* an AUTH response without its CRLF,
+					   RFC 4954 §4 */
 
 enum smtp_cmd_id {
 	CMD_UNKNOWN, CMD_HELO, CMD_EHLO, CMD_MAIL, CMD_RCPT, CMD_DATA,

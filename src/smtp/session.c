@@ -122,6 +122,9 @@ smtp_close_when_flushed(struct smtp_session *s)
 
 	if (s->gone || evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
 		return;		/* the write callback comes back here */
+	/* Under STARTTLS the alert lands in the plaintext bufferevent, which
+	 * is waited for below; with implicit TLS it goes to the socket. */
+	smtp_tls_close_notify(s);
 	under = bufferevent_get_underlying(s->bev);
 	if (under != NULL &&
 	    evbuffer_get_length(out = bufferevent_get_output(under)) > 0) {
@@ -344,7 +347,9 @@ static int
 smtp_read_line(struct smtp_session *s, struct evbuffer *in, char *buf,
     size_t *len)
 {
-	size_t max = s->state == STATE_AUTH ? SMTP_AUTH_LINE_MAX : SMTP_LINE_MAX;
+	/* An AUTH response may be 12288 octets of base64, CRLF not counted. */
+	size_t max = s->state == STATE_AUTH ? SMTP_AUTH_LINE_MAX + 2 :
+	    SMTP_LINE_MAX;
 	struct evbuffer_ptr lf;
 	size_t n;
 
@@ -378,7 +383,7 @@ static void
 smtp_process(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	static char line[SMTP_AUTH_LINE_MAX + 1];
+	static char line[SMTP_AUTH_LINE_MAX + 3];
 	size_t len;
 	int r;
 

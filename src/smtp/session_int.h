@@ -68,6 +68,7 @@ struct smtp_session {
 	int			 esmtp;
 	int			 tls;		/* TLS is active */
 	int			 handshaking;	/* TLS handshake running */
+	int			 close_notified;	/* TLS close_notify queued */
 	int			 authenticated;
 	char			 auth_user[ADDR_BUFSZ];
 	unsigned		 errors;	/* command errors, for the budget */
@@ -99,6 +100,7 @@ void smtp_proceed_starttls(struct smtp_session *s);
 int smtp_tls_accept(struct smtp_session *s, int fd);
 void smtp_tls_connected(struct smtp_session *s);
 void smtp_tls_failed(struct smtp_session *s);
+void smtp_tls_close_notify(struct smtp_session *s);
 int smtp_tls_received(struct smtp_session *s, char *buf, size_t bufsz);
 void smtp_set_callbacks(struct smtp_session *s);
 

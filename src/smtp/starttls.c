@@ -50,6 +50,16 @@ smtp_tls_accept(struct smtp_session *s, int fd)
 	return 0;
 }
 
+/* The session is about to close: say so in TLS first. */
+void
+smtp_tls_close_notify(struct smtp_session *s)
+{
+	if (s->tls && !s->close_notified) {
+		s->close_notified = 1;
+		tls_close_notify(smtp_tls_ssl(s));
+	}
+}
+
 void
 smtp_tls_connected(struct smtp_session *s)
 {

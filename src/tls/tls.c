@@ -407,3 +407,13 @@ tls_error_reason(char *buf, size_t bufsz)
 		(void)snprintf(all, sizeof(all), "unknown");
 	return tls_printable(buf, bufsz, all);
 }
+
+void
+tls_close_notify(SSL *ssl)
+{
+	if (ssl == NULL || !SSL_is_init_finished(ssl))
+		return;
+	/* One call sends our alert; we do not wait for the peer's. */
+	(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+}

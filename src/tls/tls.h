@@ -70,6 +70,14 @@ int tls_selfsigned_create(const char *hostname, const char *cert_path,
 void tls_server_free(struct tls_server *tls);
 
 /*
+ * Queues a close_notify alert (RFC 8446 §6.1) on an established session
+ * before the connection is closed, so the peer can tell the end from a
+ * cut. Never blocks; the alert goes out with the bufferevent's pending
+ * output. NULL or a session that never completed its handshake: no-op.
+ */
+void tls_close_notify(SSL *ssl);
+
+/*
  * "version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256" for logs.
  * Returns 0, or -1 if no session is established or buf is too small.
  */

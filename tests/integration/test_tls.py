@@ -288,10 +288,6 @@ def test_python_tls12_chacha_when_client_has_nothing_better(shared_sub):
         c.ehlo()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no close_notify: the session frees its bufferevent_openssl without "
-    "SSL_shutdown() (src/smtp/session.c smtp_close_when_flushed/"
-    "smtp_session_free), and libevent sends none on free"))
 @pytest.mark.parametrize("listener", ["sub", "smtps"])
 def test_quit_ends_tls_with_close_notify(shared_sub, listener):
     """RFC 8446 §6.1: each side sends close_notify before closing its
