@@ -8,24 +8,6 @@
 
 #include "cli/cli.h"
 
-/*
- * XXX Weak while the commands are being written in parallel: a command
- * whose file is not there yet says so instead of breaking the link.
- * Remove once every src/cli/ file exists.
- */
-#pragma weak cli_serve
-#pragma weak cli_config
-#pragma weak cli_user
-#pragma weak cli_alias
-#pragma weak cli_queue
-#pragma weak cli_sendmail
-#pragma weak cli_send
-#pragma weak cli_explain
-#pragma weak cli_compare
-#pragma weak cli_mx
-#pragma weak cli_check
-#pragma weak cli_version
-
 struct command {
 	const char	*name;
 	int		(*run)(int, char **);
@@ -73,14 +55,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0) {
-			if (commands[i].run == NULL) {
-				fprintf(stderr, "postern: '%s' is not in this "
-				    "build\n", argv[1]);
-				return EX_UNAVAILABLE;
-			}
+		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-		}
 	fprintf(stderr, "postern: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EX_USAGE;
