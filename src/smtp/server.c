@@ -179,7 +179,7 @@ smtp_server_listen(struct smtp_server *srv, const int *fds)
 		l->fd = fds[i];
 		l->srv = srv;
 		l->evl = evconnlistener_new(srv->base, smtp_accept_cb, l,
-		    LEV_OPT_CLOSE_ON_FREE, -1, fds[i]);
+		    LEV_OPT_CLOSE_ON_FREE, 0, fds[i]);	/* 0: already listening */
 		if (l->evl == NULL) {
 			log_warn("event=listen-failed listener=%s",
 			    l->cl->name);
