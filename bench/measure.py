@@ -235,10 +235,11 @@ def close_all(socks):
 
 # --- sockets and numbers ---------------------------------------------------
 
-def free_port():
-    """A loopback TCP port that was free a moment ago."""
+def free_port(host="127.0.0.1"):
+    """A TCP port on the loopback address host that was free a moment
+    ago."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 

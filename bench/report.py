@@ -32,7 +32,7 @@ def ratios(doc):
 def _num(v, unit):
     if v is None:
         return "n/a"
-    if unit == "msg/s":
+    if unit in ("msg/s", "auth/s"):
         return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
     return f"{v:,.1f}"
 
@@ -64,7 +64,10 @@ def table(doc):
     for row in doc["rows"]:
         cells = [row["label"], row["unit"]]
         for n in names:
-            r = doc["results"].get(row["key"], {}).get(n) or {}
+            r = doc["results"].get(row["key"], {}).get(n)
+            if r is None:
+                cells.append("-")
+                continue
             cell = _num(r.get("value"), row["unit"])
             if r.get("note"):
                 notes.append(f"{_short(doc, n)}, {row['label']}: "
@@ -78,6 +81,8 @@ def table(doc):
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"[{i}] {t}" for i, t in enumerate(notes, 1)]
+    lines += ["", "n/a: measured, no figure (see the note); -: not "
+              "measured for that server (see Servers below)."]
     return lines
 
 
@@ -100,10 +105,73 @@ def servers_section(doc):
                 f"{bl} connections it has not accepted yet wait in " \
                 f"the kernel, then for the client's SYN retransmission"
         lines.append(text + (f"; {st['note']}" if st.get("note") else ""))
+        for phase in ("auth", "deliver"):
+            why = st.get(f"{phase}_error") or \
+                (st.get("skip") or {}).get(phase)
+            if why and phase in doc["meta"].get("phases", ()):
+                lines.append(f"  - {phase} rows not measured: {why}")
+    return lines
+
+
+def _first(doc, prefix, name, field):
+    """field of the first result of a row whose key starts with prefix."""
+    for row in doc["rows"]:
+        r = doc["results"].get(row["key"], {}).get(name) or {}
+        if row["key"].startswith(prefix) and r.get(field):
+            return r[field]
+    return None
+
+
+def auth_section(doc):
+    """Which hash or key each server verified, and the TLS it spoke."""
+    m = doc["meta"]
+    if "auth" not in m.get("phases", ()):
+        return []
+    lines = ["", "AUTH handshakes (connect, EHLO, STARTTLS, EHLO, AUTH, "
+             "235, QUIT; a full TLS handshake each, certificate "
+             "verified; the median of "
+             f"{m['reps']} windows of {m['auth_seconds']:g} s). The rate "
+             "of PLAIN is set by the password hash each server verifies: "
+             f"one {m['argon2id']} verification took "
+             f"{m['argon2id_verify_ms']} ms here (libsodium, median of 3).",
+             ""]
+    for n in ORDER:
+        plain = _first(doc, "auth_plain", n, "verified")
+        scram = _first(doc, "auth_scram", n, "verified")
+        if not plain and not scram:
+            continue
+        tls = _first(doc, "auth_", n, "tls")
+        text = f"- {_short(doc, n)}: PLAIN checks " + \
+            (plain or "n/a") + "; SCRAM-SHA-256: " + \
+            (scram or "not offered") + f"; TLS: {tls or '?'}"
+        lines.append(text)
+    return lines
+
+
+def deliver_section(doc):
+    m = doc["meta"]
+    if "deliver" not in m.get("phases", ()):
+        return []
+    lines = ["", f"Delivery: {m['deliver_n']} messages injected with the "
+             "server's sendmail while smtp-sink is down (all deferred), "
+             f"then the sink started on {m['sink']}, a flush, and the time "
+             "until the queue is empty; route: MX lookup of sink.test at "
+             "the bench's unbound.", ""]
+    for n in ORDER:
+        r = doc["results"].get("deliver_sink_1k", {}).get(n)
+        if not r or not r.get("runs"):
+            continue
+        got = sum(x.get("received", 0) for x in r["runs"])
+        sent = sum(x.get("count", 0) for x in r["runs"])
+        lines.append(f"- {_short(doc, n)}: smtp-sink received {got} of "
+                     f"{sent}; DNS queries during the runs: "
+                     f"{r.get('dns_queries', '?')}")
     return lines
 
 
 def durability_section(doc):
+    if "load" not in doc["meta"].get("phases", ("load",)):
+        return []
     lines = ["", "Durability check (after the runs; delivered = files in "
              "the Maildir, queued = still in the queue):", ""]
     for n in ORDER:
@@ -133,10 +201,14 @@ def markdown(doc):
            f"on 127.0.0.1, a new connection per message; each cell is the "
            f"median of {m['reps']} timed runs of about "
            f"{m['seconds_per_run']:g} s after a warm-up; one server runs at "
-           f"a time. Ratios: Postern's value / the peer's (for msg/s "
+           f"a time. AUTH rows: bench/authload.py; delivery: "
+           f"bench/delivery.py (both described below the table). "
+           f"Ratios: Postern's value / the peer's (for msg/s and auth/s "
            f"higher is better, for memory lower is better).", ""]
     out += table(doc)
     out += servers_section(doc)
+    out += auth_section(doc)
+    out += deliver_section(doc)
     out += durability_section(doc)
     out += ["", f"Total time: {m.get('elapsed_seconds', '?')} s. Details "
             "(every run, counts, RSS, errors): build/bench/results.json.",

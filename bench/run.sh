@@ -134,7 +134,7 @@ if [ "${BENCH_IN_NS:-}" = 1 ]; then
 	exit 0
 fi
 
-for t in smtp-source smtp-sink postfix unbound unshare; do
+for t in smtp-source smtp-sink postfix unbound unshare dovecot; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh bench)"
 done
 case ",${BENCH_SERVERS:-opensmtpd}," in

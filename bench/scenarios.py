@@ -3,14 +3,17 @@
 A scenario has a key (for results.json), a label, a unit, whether higher is
 better, and a phase: the scenarios of one phase run against one fresh start
 of a server (idle connections first, on a server that has not yet forked
-workers for a load run, then the load runs). To add a measurement (AUTH
-handshakes per second, delivery to a sink), add a class with run(ctx, srv)
-returning a dict with at least "value", and list it in all_scenarios().
-Derived rows (peak memory over the load runs) compute their value from the
-other results in derive().
+workers for a load run, then the load runs, then AUTH handshakes on a
+fresh start with a submission listener, then delivery to smtp-sink). To
+add a measurement, add a class with run(ctx, srv) returning a dict with
+at least "value", and list it in all_scenarios(); applies(srv) says which
+servers it measures (the others show n/a). Derived rows (peak memory over
+the load runs) compute their value from the other results in derive().
 """
 import time
 
+import authload
+import delivery
 import measure
 
 KIB = 1024
@@ -23,6 +26,7 @@ class Scenario:
     higher_better = True
     phase = "load"
     derived = False
+    fresh = False		# run on a freshly started server
 
     def applies(self, srv):
         return True
@@ -185,6 +189,7 @@ class IdlePss(Scenario):
     unit = "KiB"
     higher_better = False
     derived = True
+    phase = "idle"
 
     def __init__(self, n):
         self.label = f"memory per idle connection ({n} open), PSS"
@@ -194,7 +199,104 @@ class IdlePss(Scenario):
         return {"value": r.get("pss_value")}
 
 
+class AuthRate(Scenario):
+    """Complete AUTH handshakes per second on the submission listener
+    (bench/authload.py): ctx.reps runs of ctx.auth_seconds each after a
+    warm-up, the median is the value."""
+    unit = "auth/s"
+    phase = "auth"
+    # Each row on a fresh start: one row's overload (e.g. Postfix
+    # throttling its smtpd after fatal errors) must not spill into the next.
+    fresh = True
+
+    def __init__(self, mech, conc):
+        self.mech, self.conc = mech, conc
+        short = "plain" if mech == "PLAIN" else "scram"
+        self.key = f"auth_{short}_c{conc}"
+        self.label = f"AUTH {mech} over STARTTLS, c={conc}"
+
+    def applies(self, srv):
+        return self.mech in srv.auth_mechs
+
+    def run(self, ctx, srv):
+        res = {"verified": srv.auth_verified(self.mech), "runs": []}
+        if measure.wait_greeting(srv.sub_port) != 0:
+            res.update(value=None, note="the submission listener did not "
+                       "answer")
+            return res
+        c = ctx.creds
+        fatal0 = len(srv.fatal_lines())
+        for _ in range(ctx.reps):
+            r = authload.run(srv.sub_port, self.mech, c.user, c.password,
+                             str(c.cert), self.conc, ctx.auth_seconds,
+                             ctx.auth_warmup)
+            res["runs"].append(r)
+        runs = res["runs"]
+        res["value"] = measure.median([r["rate"] for r in runs])
+        res["tls"] = next((r["tls"] for r in runs if r["tls"]), None)
+        res["median_ms"] = measure.median([r["median_ms"] for r in runs])
+        res["note"] = self._notes(runs, srv.fatal_lines()[fatal0:])
+        return res
+
+    @staticmethod
+    def _notes(runs, fatal):
+        notes = []
+        bad = [r for r in runs if r["errors"]]
+        if bad:
+            notes.append(f"{sum(r['errors'] for r in bad)} failed "
+                         f"handshakes in {len(bad)} of {len(runs)} runs: " +
+                         "; ".join(bad[0]["error_samples"][:2]))
+        idle = [r for r in runs if not r["count"] and not r["errors"]]
+        if idle:
+            notes.append(f"{len(idle)} of {len(runs)} runs completed no "
+                         "handshake in the window (stalled; counted as 0)")
+        if fatal:
+            notes.append(f"the server logged {len(fatal)} fatal or err "
+                         f"lines, e.g. \"{fatal[0][-120:]}\"")
+        return "; ".join(notes) or None
+
+
+class DeliveryRate(Scenario):
+    """Messages per second from the queue to smtp-sink
+    (bench/delivery.py): ctx.reps runs of ctx.deliver_n messages, the
+    median is the value."""
+    unit = "msg/s"
+    phase = "deliver"
+    key = "deliver_sink_1k"
+
+    def __init__(self, n):
+        self.n = n
+        self.label = f"delivery to smtp-sink ({n} queued, 1 KiB)"
+
+    def applies(self, srv):
+        return srv.sink_delivery
+
+    def run(self, ctx, srv):
+        queries = ctx.dns.queries()
+        runs = [delivery.run_once(ctx, srv, self.n, KIB,
+                                  ctx.deliver_timeout)
+                for _ in range(ctx.reps)]
+        res = {"runs": runs, "dns_queries": ctx.dns.queries() - queries}
+        rates = [r.get("rate") for r in runs]
+        res["value"] = measure.median(rates)
+        bad = [r for r in runs if r["errors"]]
+        if bad:
+            res["note"] = f"{len(bad)} of {len(runs)} runs failed: " + \
+                "; ".join(bad[0]["errors"][:2])
+            if res["value"] is None:
+                res["partial_rate"] = measure.median(
+                    [r.get("partial_rate") for r in runs])
+        return res
+
+
+def auth_rows(ctx):
+    concs = (10,) if ctx.quick else (1, 10, 50)
+    return [AuthRate(m, c) for m in ("PLAIN", "SCRAM-SHA-256")
+            for c in concs]
+
+
 def all_scenarios(ctx):
     rows = [Throughput(c, s * KIB) for s in (1, 100) for c in (1, 10, 50)]
     return rows + [PeakMemory("peak_rss"), PeakMemory("peak_pss"),
-                   IdleMemory(ctx.idle_n), IdlePss(ctx.idle_n)]
+                   IdleMemory(ctx.idle_n), IdlePss(ctx.idle_n)] + \
+        auth_rows(ctx) + [DeliveryRate(ctx.deliver_n)]

@@ -8,7 +8,7 @@ libunbound-dev libsqlite3-dev libsodium-dev libinih-dev openssl"
 case "${1:-build}" in
 check) want="$want libcmocka-dev clang libclang-rt-14-dev python3
 python3-pytest python3-aiosmtpd swaks curl unbound sqlite3" ;;
-bench) want="$want postfix unbound python3 time iproute2" ;;
+bench) want="$want postfix unbound python3 time iproute2 dovecot-core" ;;
 esac
 missing=""
 for p in $want; do
