@@ -35,7 +35,8 @@ cat_json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
-void
+/* A comma-separated catalogue field ("RFC 5321, RFC 3030") as an array. */
+static void
 cat_json_list(FILE *fp, const char *list)
 {
 	const char *p = list, *end;

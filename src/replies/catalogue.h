@@ -198,11 +198,8 @@ const struct cat_ui *cat_ui(enum cat_lang lang);
  * docs/explain.md). cat_json_str() writes s as a JSON string literal
  * (UTF-8 passed through, control characters escaped); cat_json_code()
  * writes the object describing code c, whose entry is e, in lang.
- * cat_json_list() writes a comma-separated catalogue field ("RFC 5321,
- * RFC 3030") as an array of strings.
  */
 void cat_json_str(FILE *fp, const char *s);
-void cat_json_list(FILE *fp, const char *list);
 void cat_json_code(FILE *fp, const struct cat_code *c,
     const struct cat_entry *e, enum cat_lang lang);
 

@@ -32,7 +32,6 @@ struct pool {
 	pthread_cond_t	 wake;		/* work queued or stopping */
 	struct job_list	 todo;		/* guarded by lock */
 	struct job_list	 finished;	/* guarded by lock */
-	unsigned	 pending;	/* queued + running + unreaped */
 	int		 stopping;
 	pthread_t	*threads;
 	unsigned	 nthreads;
@@ -104,9 +103,6 @@ pool_reap(struct pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 	for (; job; job = next) {
 		next = job->next;
-		pthread_mutex_lock(&pool->lock);
-		pool->pending--;
-		pthread_mutex_unlock(&pool->lock);
 		if (job->done)
 			job->done(job->arg);
 		free(job);
@@ -153,20 +149,8 @@ pool_submit(struct pool *pool, pool_work_fn work, pool_done_fn done,
 	job->arg = arg;
 	pthread_mutex_lock(&pool->lock);
 	list_push(&pool->todo, job);
-	pool->pending++;
 	pthread_cond_signal(&pool->wake);
 	pthread_mutex_unlock(&pool->lock);
-}
-
-unsigned
-pool_pending(const struct pool *pool)
-{
-	unsigned n;
-
-	pthread_mutex_lock((pthread_mutex_t *)&pool->lock);
-	n = pool->pending;
-	pthread_mutex_unlock((pthread_mutex_t *)&pool->lock);
-	return n;
 }
 
 void

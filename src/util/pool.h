@@ -20,9 +20,6 @@ struct pool *pool_new(struct event_base *base, unsigned nthreads);
 void pool_submit(struct pool *pool, pool_work_fn work, pool_done_fn done,
     void *arg);
 
-/* Jobs queued or running. */
-unsigned pool_pending(const struct pool *pool);
-
 /*
  * Waits for queued and running jobs to finish (their done() callbacks run
  * inside this call), stops the threads and frees the pool. NULL: no-op.
