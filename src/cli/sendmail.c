@@ -348,6 +348,14 @@ sendmail_owner(const struct conf *conf, struct spool_file *f)
 		    "queue file to user %s\n", conf->user);
 }
 
+static int
+sendmail_too_big(const struct conf *conf)
+{
+	fprintf(stderr, "postern sendmail: message exceeds max_message_size "
+	    "(%llu bytes)\n", (unsigned long long)conf->max_message_size);
+	return EX_DATAERR;
+}
+
 /* Queues the message; an exit code. */
 static int
 sendmail_queue(const struct conf *conf, const struct sendmail_msg *m,
@@ -368,12 +376,9 @@ sendmail_queue(const struct conf *conf, const struct sendmail_msg *m,
 	    &hlen) == -1)
 		goto fail;
 	if (hlen + m->len - m->body_off > conf->max_message_size) {
-		fprintf(stderr, "postern sendmail: message exceeds "
-		    "max_message_size (%llu bytes)\n",
-		    (unsigned long long)conf->max_message_size);
 		spool_abort(f);
 		free(hdr);
-		return EX_DATAERR;
+		return sendmail_too_big(conf);
 	}
 	if (sendmail_write(f, m, env, hdr, hlen) == -1)
 		goto fail;
@@ -403,12 +408,8 @@ sendmail_input(const struct conf *conf, const struct sendmail_args *args,
 
 	if (sendmail_read(m, STDIN_FILENO, args->ignore_dots,
 	    conf->max_message_size) == -1) {
-		if (errno == EFBIG) {
-			fprintf(stderr, "postern sendmail: message exceeds "
-			    "max_message_size (%llu bytes)\n",
-			    (unsigned long long)conf->max_message_size);
-			return EX_DATAERR;
-		}
+		if (errno == EFBIG)
+			return sendmail_too_big(conf);
 		fprintf(stderr, "postern sendmail: reading the message: %s\n",
 		    strerror(errno));
 		return EX_IOERR;
