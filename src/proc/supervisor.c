@@ -333,12 +333,35 @@ close_unused_fds(const struct conf *old, const int *oldfds, const int *fds,
 	}
 }
 
+/*
+ * New [auth] rate-limit settings take a new table for the new workers (the
+ * old workers keep theirs until they leave; counts start afresh).
+ */
+static void
+supervisor_authlimit(struct supervisor *sup, unsigned old_failures,
+    unsigned old_window)
+{
+	struct authlimit *tbl;
+
+	if (sup->conf->auth_max_failures == old_failures &&
+	    sup->conf->auth_failure_window == old_window)
+		return;
+	if ((tbl = authlimit_new(sup->conf->auth_max_failures,
+	    sup->conf->auth_failure_window)) == NULL) {
+		log_warn("event=authlimit-reload-failed");
+		return;
+	}
+	authlimit_free(sup->env.authlimit);
+	sup->env.authlimit = tbl;
+}
+
 /* SIGHUP: a new config means a new generation of children. */
 static void
 reload(struct supervisor *sup)
 {
 	char why[CONF_WHY_MAX];
 	int fds[CONF_MAX_LISTENERS];
+	unsigned old_failures, old_window;
 	struct conf *conf;
 
 	if (sup->path == NULL) {
@@ -357,10 +380,13 @@ reload(struct supervisor *sup)
 	}
 	stop_generation(sup, 1);
 	close_unused_fds(sup->conf, sup->fds, fds, conf->nlisteners);
+	old_failures = sup->conf->auth_max_failures;
+	old_window = sup->conf->auth_failure_window;
 	conf_free(sup->conf);
 	sup->conf = conf;
 	if (supervisor_tls(sup, why, sizeof(why)) == -1)
 		log_warnx("event=tls-reload-failed reason=\"%s\"", why);
+	supervisor_authlimit(sup, old_failures, old_window);
 	memcpy(sup->fds, fds, sizeof(fds));
 	start_generation(sup);
 	log_info("event=reloaded config=%s", sup->path);
@@ -545,6 +571,15 @@ supervisor_run(struct conf *conf, const char *conf_path)
 
 	sup.conf = conf;
 	sup.path = conf_path;
+	/* Signals wait in the mask from the start: a SIGHUP or SIGTERM that
+	 * comes while listeners are being bound is taken by the loop below,
+	 * not by the default action. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	if (supervisor_prepare(conf, why, sizeof(why)) == -1 ||
 	    listen_all(conf, NULL, NULL, sup.fds, why, sizeof(why)) == -1 ||
 	    (chown_state(conf) == -1 && snprintf(why, sizeof(why),
@@ -559,12 +594,6 @@ supervisor_run(struct conf *conf, const char *conf_path)
 	if ((sup.env.authlimit = authlimit_new(conf->auth_max_failures,
 	    conf->auth_failure_window)) == NULL)
 		fatal("authlimit_new");
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	print_banner(conf);
 	start_generation(&sup);
 	for (;;) {

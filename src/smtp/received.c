@@ -3,14 +3,22 @@
 
 #include <stdio.h>
 
+/*
+ * The IANA "Mail Transmission Types" (RFC 3848, RFC 6531 §3.7.3): S for
+ * TLS, A for AUTH, UTF8 for a message sent with SMTPUTF8. HELO has only
+ * "SMTP" registered, TLS or not.
+ */
 const char *
-received_protocol(int esmtp, int tls, int authenticated)
+received_protocol(int esmtp, int tls, int authenticated, int utf8)
 {
+	static const char *const types[2][2][2] = {
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	};
+
 	if (!esmtp)
-		return tls ? "SMTPS" : "SMTP";
-	if (tls)
-		return authenticated ? "ESMTPSA" : "ESMTPS";
-	return authenticated ? "ESMTPA" : "ESMTP";
+		return "SMTP";
+	return types[utf8 != 0][tls != 0][authenticated != 0];
 }
 
 int
@@ -40,7 +48,8 @@ received_format(const struct received_info *ri, char *buf, size_t bufsz)
 	n = snprintf(buf, bufsz, "Received: from %s ([%s%s])\r\n"
 	    "\tby %s (Postern) with %s id %s%s%s;\r\n\t%s\r\n",
 	    ri->helo, ri->ipv6 ? "IPv6:" : "", ri->client, ri->hostname,
-	    received_protocol(ri->esmtp, ri->tls, ri->authenticated), ri->id,
+	    received_protocol(ri->esmtp, ri->tls, ri->authenticated,
+	    ri->utf8), ri->id,
 	    tls, rcpt, date);
 	return (n < 0 || (size_t)n >= bufsz) ? -1 : n;
 }

@@ -13,14 +13,16 @@ struct received_info {
 	int		 esmtp;
 	int		 tls;
 	int		 authenticated;
+	int		 utf8;		/* the message came with SMTPUTF8 */
 	const char	*tls_desc;	/* "TLSv1.3 with cipher ..." or NULL */
 	const char	*id;		/* queue id */
 	const char	*rcpt;		/* the recipient when there is one, else NULL */
 	time_t		 when;
 };
 
-/* "with" keyword: SMTP, ESMTP, ESMTPS, ESMTPA or ESMTPSA. */
-const char *received_protocol(int esmtp, int tls, int authenticated);
+/* "with" keyword: SMTP, ESMTP[S][A] or UTF8SMTP[S][A]. */
+const char *received_protocol(int esmtp, int tls, int authenticated,
+    int utf8);
 
 /* Formats the header, folded, CRLF-terminated. Length, or -1. */
 int received_format(const struct received_info *ri, char *buf, size_t bufsz);

@@ -221,6 +221,7 @@ tx_prefix(struct smtp_tx *tx)
 	ri.esmtp = s->esmtp;
 	ri.tls = s->tls;
 	ri.authenticated = s->authenticated;
+	ri.utf8 = tx->params.smtputf8;
 	ri.id = tx->id;
 	if (smtp_tls_received(s, tls, sizeof(tls)) == 0)
 		ri.tls_desc = tls;
