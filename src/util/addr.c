@@ -58,6 +58,29 @@ utf8_seq(const unsigned char *s, size_t len)
 	return n;
 }
 
+/* Quoted-string at s (s[0] is '"'); returns bytes consumed or -1. */
+static int
+parse_quoted(struct addr *a, const unsigned char *s, size_t len,
+    int allow_utf8)
+{
+	size_t i, n;
+
+	for (i = 1; i < len && s[i] != '"'; i++) {
+		if (s[i] == '\\') {
+			if (++i >= len || s[i] < 32 || s[i] > 126)
+				return -1;
+		} else if (s[i] >= 0x80 && allow_utf8 &&
+		    (n = utf8_seq(s + i, len - i)) > 0) {
+			a->utf8 = 1;
+			i += n - 1;
+		} else if (s[i] < 32 || s[i] > 126)
+			return -1;
+	}
+	if (i >= len)
+		return -1;
+	return (int)i + 1;
+}
+
 /* Dot-string or Quoted-string; returns bytes consumed or -1. */
 static int
 parse_local(struct addr *a, const unsigned char *s, size_t len,
@@ -66,22 +89,8 @@ parse_local(struct addr *a, const unsigned char *s, size_t len,
 	size_t i = 0, n;
 	int need_atom = 1;
 
-	if (len > 0 && s[0] == '"') {
-		for (i = 1; i < len && s[i] != '"'; i++) {
-			if (s[i] == '\\') {
-				if (++i >= len || s[i] < 32 || s[i] > 126)
-					return -1;
-			} else if (s[i] >= 0x80 && allow_utf8 &&
-			    (n = utf8_seq(s + i, len - i)) > 0) {
-				a->utf8 = 1;
-				i += n - 1;
-			} else if (s[i] < 32 || s[i] > 126)
-				return -1;
-		}
-		if (i >= len)
-			return -1;
-		return (int)i + 1;
-	}
+	if (len > 0 && s[0] == '"')
+		return parse_quoted(a, s, len, allow_utf8);
 	for (i = 0; i < len; ) {
 		if (s[i] == '.') {
 			if (need_atom)
