@@ -2,6 +2,9 @@
 # make bench: Postern side by side with Postfix, OpenSMTPD and Postfix's
 # smtp-sink, each loaded in turn by Postfix's smtp-source on loopback.
 #
+# Also AUTH handshakes per second (Postfix with Dovecot SASL) and delivery
+# throughput to an smtp-sink on 127.0.0.9 (docs/benchmarks.md).
+#
 # This script prepares what the peers need (OpenSMTPD unpacked from its
 # Debian package into build/bench/opensmtpd, since its package conflicts
 # with postfix; the system users it runs as), then re-enters itself in a
@@ -9,8 +12,9 @@
 # unbound on 127.0.0.1, and runs bench/bench.py there. Every daemon the
 # bench starts is stopped on exit, also on error or ^C (trap EXIT).
 #
-# Environment: BENCH_QUICK=1 (smoke run, about two minutes),
+# Environment: BENCH_QUICK=1 (smoke run, about three minutes),
 # BENCH_SERVERS=postern,postfix,opensmtpd,sink (a subset),
+# BENCH_PHASES=idle,load,auth,deliver (a subset of the measurements),
 # BENCH_SECONDS=N (target length of one timed run, default 5).
 # Output: a Markdown table on stdout and in build/bench/results.md,
 # the same figures in build/bench/results.json.
