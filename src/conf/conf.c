@@ -200,8 +200,8 @@ conf_builtin_listeners(struct conf *conf)
 		l = conf_listener_add(conf, rows[i][0], 0);
 		for (k = 0; k < 4; k++)
 			if (conf_directive_set(&conf_directives[
-			    conf_listener_key(keys[k])], conf, l, rows[i][k + 1],
-			    why, sizeof(why)) == -1)
+			    conf_listener_key(keys[k])], conf, l,
+			    rows[i][k + 1], why, sizeof(why)) == -1)
 				fatalx("conf: bad built-in listener: %s", why);
 	}
 }
@@ -311,6 +311,28 @@ conf_section_header(struct conf_parse *p, const char *s, size_t len)
 }
 
 /*
+ * Takes the next line of the buffer, counting it: *s and *len without the
+ * line end (LF or CRLF) and, on line 1, without a UTF-8 byte order mark.
+ */
+static void
+conf_next_line(struct conf_parse *p, const char **s, size_t *len)
+{
+	const char *nl;
+
+	*s = p->buf + p->pos;
+	nl = memchr(*s, '\n', p->len - p->pos);
+	*len = nl != NULL ? (size_t)(nl - *s) : p->len - p->pos;
+	p->pos += *len + (nl != NULL);
+	p->line++;
+	if (*len > 0 && (*s)[*len - 1] == '\r')
+		(*len)--;
+	if (p->line == 1 && *len >= 3 && memcmp(*s, "\xef\xbb\xbf", 3) == 0) {
+		*s += 3;
+		*len -= 3;
+	}
+}
+
+/*
  * inih's reader: hands over the next line, trimmed and without comments;
  * section headers are handled here and passed on as blank lines. Returns
  * NULL at the end or after the first error, which ends the parse.
@@ -319,22 +341,12 @@ static char *
 conf_reader(char *str, int num, void *stream)
 {
 	struct conf_parse *p = stream;
-	const char *s, *nl;
+	const char *s;
 	size_t len, max;
 
 	if (p->err_line != 0 || p->pos >= p->len || num < 3)
 		return NULL;
-	s = p->buf + p->pos;
-	nl = memchr(s, '\n', p->len - p->pos);
-	len = nl != NULL ? (size_t)(nl - s) : p->len - p->pos;
-	p->pos += len + (nl != NULL);
-	p->line++;
-	if (len > 0 && s[len - 1] == '\r')
-		len--;
-	if (p->line == 1 && len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
-		s += 3;
-		len -= 3;
-	}
+	conf_next_line(p, &s, &len);
 	max = (size_t)num - 2 < CONF_LINE_MAX ? (size_t)num - 2 :
 	    CONF_LINE_MAX;
 	if (len > max) {
@@ -399,8 +411,9 @@ conf_handler(void *user, const char *section, const char *name,
 		    name);
 	if ((d = conf_directive_find(p->sec, name, &idx)) == NULL) {
 		home = conf_key_home(name);
-		return conf_error(p, p->line, "unknown key '%.64s' in [%s]%s%s%s",
-		    name, p->sec == CONF_SEC_LISTENER ? "listener NAME" :
+		return conf_error(p, p->line,
+		    "unknown key '%.64s' in [%s]%s%s%s", name,
+		    p->sec == CONF_SEC_LISTENER ? "listener NAME" :
 		    conf_section_str(p->sec), home ? " (it belongs in [" : "",
 		    home ? home : "", home ? "])" : "");
 	}
