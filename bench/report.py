@@ -76,6 +76,9 @@ def table(doc):
             cells.append(cell)
         for p in peers:
             v = rat.get(p, {}).get(row["key"])
+            if v is None and p not in doc["results"].get(row["key"], {}):
+                cells.append("-")
+                continue
             cells.append("n/a" if v is None else
                          f"{v:.2f}x" if v >= 0.1 else f"{v:.2g}x")
         lines.append("| " + " | ".join(cells) + " |")

@@ -12,7 +12,7 @@
 # unbound on 127.0.0.1, and runs bench/bench.py there. Every daemon the
 # bench starts is stopped on exit, also on error or ^C (trap EXIT).
 #
-# Environment: BENCH_QUICK=1 (smoke run, about three minutes),
+# Environment: BENCH_QUICK=1 (smoke run, about two minutes),
 # BENCH_SERVERS=postern,postfix,opensmtpd,sink (a subset),
 # BENCH_PHASES=idle,load,auth,deliver (a subset of the measurements),
 # BENCH_SECONDS=N (target length of one timed run, default 5).

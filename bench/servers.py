@@ -316,8 +316,8 @@ key = {c.creds.key}
         if mech == "PLAIN":
             return f"{self.ctx.creds.argon2_label()} (libsodium " \
                 "crypto_pwhash_str, users.db)"
-        return f"SCRAM-SHA-256 StoredKey/ServerKey, " \
-            f"{authsetup.SCRAM_ITER} iterations (users.db)"
+        return f"StoredKey/ServerKey, {authsetup.SCRAM_ITER} iterations " \
+            "(users.db)"
 
     def _cli(self, *args, **kw):
         return subprocess.run([str(self.ctx.postern), *args, "-c",
