@@ -28,4 +28,11 @@ int cli_conf_options(int argc, char **argv, void (*usage)(FILE *),
 int cli_cat_options(int argc, char **argv, void (*usage)(FILE *),
     struct cat_out *o);
 
+/* The usage lines of the options cli_cat_options() takes. */
+#define CLI_CAT_OPTIONS_HELP \
+	"  -l, --lang en|ja  language (default: from LC_ALL, LC_MESSAGES, " \
+	"LANG)\n" \
+	"  -j, --json        JSON output (fields: docs/explain.md)\n" \
+	"  -h, --help        this help\n"
+
 #endif

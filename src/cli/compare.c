@@ -497,10 +497,7 @@ cmp_usage(FILE *fp)
 	    "to do, and the key differences. Codes are basic (334, 556) or\n"
 	    "enhanced (5.1.10, X.7.27), in any mix.\n"
 	    "\n"
-	    "  -l, --lang en|ja  language (default: from LC_ALL, LC_MESSAGES,"
-	    " LANG)\n"
-	    "  -j, --json        JSON output (fields: docs/explain.md)\n"
-	    "  -h, --help        this help\n"
+	    CLI_CAT_OPTIONS_HELP
 	    "\n"
 	    "Exit status: 0; 64 usage error; 65 unknown code.\n");
 }

@@ -29,10 +29,7 @@ explain_usage(FILE *fp)
 	    "(\"556 5.1.10 Recipient address has null MX\"; multi-line\n"
 	    "replies with one line per line).\n"
 	    "\n"
-	    "  -l, --lang en|ja  language (default: from LC_ALL, LC_MESSAGES,"
-	    " LANG)\n"
-	    "  -j, --json        JSON output (fields: docs/explain.md)\n"
-	    "  -h, --help        this help\n"
+	    CLI_CAT_OPTIONS_HELP
 	    "\n"
 	    "Exit status: 0; 64 usage error; 65 unknown code or malformed "
 	    "reply.\n");
