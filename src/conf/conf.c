@@ -206,15 +206,19 @@ conf_builtin_listeners(struct conf *conf)
 	}
 }
 
-/* Length of s[0..len) without a "#" or ";" comment. */
+/*
+ * Length of s[0..len) without a "#" or ";" comment: one starts the line,
+ * follows a blank, or follows the "=" directly ("key =#x" is an empty
+ * value, as "key = #x" is, so `config show` output reads back the same).
+ */
 static size_t
 conf_strip_comment(const char *s, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		if ((s[i] == '#' || s[i] == ';') &&
-		    (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t'))
+		if ((s[i] == '#' || s[i] == ';') && (i == 0 ||
+		    s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '='))
 			return i;
 	return len;
 }

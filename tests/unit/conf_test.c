@@ -571,6 +571,9 @@ static const struct conf_case cases[] = {
 	{ "empty_path", L "[server]\nspool =\n",
 	    "4: spool: a value is required", NULL },
 	{ "empty_key_path", L "[tls]\nkey =\n", "4: key: a value is required", NULL },
+	/* A comment right after "=" (config show writes "key = #x" back). */
+	{ "comment_after_equals", L "[tls]\nkey =#x\n",
+	    "4: key: a value is required", NULL },
 	{ "empty_hostname", L "[server]\nhostname =\n",
 	    "4: hostname: a value is required", NULL },
 	{ "bad_hostname", L "[server]\nhostname = -mx.example\n",
