@@ -345,29 +345,6 @@ sasl_challenge(const void *data, size_t len, char *out, size_t outsz)
 	return SASL_CONTINUE;
 }
 
-/*
- * The claimed user for a log line: log_safe(), and spaces as \x20 too, so
- * that a name the client chose cannot add key=value fields of its own
- * ("x event=auth-success user=admin").
- */
-static char *
-sasl_log_user(char *dst, size_t dstsz, const char *user)
-{
-	char safe[LOG_SAFE_BUFSZ];
-	size_t i, o = 0;
-
-	(void)log_safe(safe, sizeof(safe), user, strlen(user));
-	for (i = 0; safe[i] != '\0' && o + 5 < dstsz; i++) {
-		if (safe[i] == ' ') {
-			memcpy(dst + o, "\\x20", 4);
-			o += 4;
-		} else
-			dst[o++] = safe[i];
-	}
-	dst[o] = '\0';
-	return dst;
-}
-
 /* Logs the outcome of a finished exchange. */
 static void
 sasl_log_result(const struct sasl_exchange *ex, int rc)
@@ -375,7 +352,8 @@ sasl_log_result(const struct sasl_exchange *ex, int rc)
 	char user[LOG_SAFE_BUFSZ];
 	const char *mech = sasl_mech_name(ex->mech);
 
-	(void)sasl_log_user(user, sizeof(user), ex->user);
+	/* A name the client chose: no spaces, or it could add fields. */
+	(void)log_safe_word(user, sizeof(user), ex->user, strlen(ex->user));
 	switch (rc) {
 	case SASL_OK:
 		log_info("%sevent=auth-success mech=%s user=%s", ex->context,

@@ -40,30 +40,6 @@ rcpt_reply(enum dns_verdict v)
 }
 
 /*
- * A local part for a log line: log_safe(), and spaces as \x20 too, so
- * that a quoted one ("a event=x"@example) cannot add key=value fields of
- * its own. (The domain needs none of this: the parser let only a valid
- * name or address literal through.)
- */
-static char *
-dnswait_log_local(char *dst, size_t dstsz, const char *local)
-{
-	char safe[LOG_SAFE_BUFSZ];
-	size_t i, o = 0;
-
-	(void)log_safe(safe, sizeof(safe), local, strlen(local));
-	for (i = 0; safe[i] != '\0' && o + 5 < dstsz; i++) {
-		if (safe[i] == ' ') {
-			memcpy(dst + o, "\\x20", 4);
-			o += 4;
-		} else
-			dst[o++] = safe[i];
-	}
-	dst[o] = '\0';
-	return dst;
-}
-
-/*
  * Answers the waiting command. resume: called from the DNS callback, so
  * the session's pipelined input must be restarted; otherwise the caller
  * is still inside the session's command loop, which goes on by itself.
@@ -80,7 +56,8 @@ dnswait_finish(struct smtp_dnswait *w, enum dns_verdict v, const char *why,
 		log_info("session=%016llx event=dns-check %s=<%s@%s> "
 		    "verdict=%d why=\"%s\"", (unsigned long long)s->id,
 		    w->kind == DNSWAIT_SENDER ? "from" : "to",
-		    dnswait_log_local(local, sizeof(local), w->a.local),
+		    log_safe_word(local, sizeof(local), w->a.local,
+		    strlen(w->a.local)),
 		    w->a.domain, (int)v, why);
 	if (w->kind == DNSWAIT_SENDER) {
 		if (v == DNS_CHECK_NULL_MX)

@@ -413,8 +413,8 @@ smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	if (p.has_auth)
 		log_info("session=%016llx event=mail-auth-param auth=<%s>",
-		    (unsigned long long)s->id, log_safe(safe, sizeof(safe),
-		    p.auth, strlen(p.auth)));
+		    (unsigned long long)s->id, log_safe_word(safe,
+		    sizeof(safe), p.auth, strlen(p.auth)));
 	/* RFC 7505 §4.2: a sender at a null MX domain cannot get replies. */
 	if (s->listener->cl->mode == LISTENER_MX && !s->authenticated &&
 	    !a.null && !conf_is_local_domain(s->srv->conf, a.domain,

@@ -116,8 +116,9 @@ fatalx(const char *fmt, ...)
 	abort();
 }
 
-char *
-log_safe(char *dst, size_t dstsz, const char *src, size_t srclen)
+static char *
+log_escape(char *dst, size_t dstsz, const char *src, size_t srclen,
+    int word)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
@@ -128,7 +129,8 @@ log_safe(char *dst, size_t dstsz, const char *src, size_t srclen)
 		srclen = LOG_SAFE_MAX;
 	for (i = 0; i < srclen && o + 5 < dstsz; i++) {
 		unsigned char c = (unsigned char)src[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+		if (c > (word ? 0x20 : 0x1f) && c < 0x7f && c != '\\' &&
+		    c != '"') {
 			dst[o++] = (char)c;
 		} else {
 			dst[o++] = '\\';
@@ -139,4 +141,16 @@ log_safe(char *dst, size_t dstsz, const char *src, size_t srclen)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+char *
+log_safe(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	return log_escape(dst, dstsz, src, srclen, 0);
+}
+
+char *
+log_safe_word(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	return log_escape(dst, dstsz, src, srclen, 1);
 }

@@ -33,4 +33,11 @@ void fatalx(const char *fmt, ...) PRINTFLIKE(1, 2) __attribute__((noreturn));
 #define LOG_SAFE_BUFSZ (LOG_SAFE_MAX * 4 + 4)
 char *log_safe(char *dst, size_t dstsz, const char *src, size_t srclen);
 
+/*
+ * As log_safe(), and a space becomes \x20 too: for a value written
+ * without quotes (user=..., to=<...>), so that peer text cannot add
+ * key=value fields of its own.
+ */
+char *log_safe_word(char *dst, size_t dstsz, const char *src, size_t srclen);
+
 #endif
