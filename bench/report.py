@@ -100,9 +100,11 @@ def servers_section(doc):
                          f"{st['error']}")
             continue
         bl = st.get("listen_backlog")
-        text = f"- {_short(doc, n)}: {st.get('version') or ''}; " \
-            f"DNS queries during its runs: {st.get('dns_queries', '?')}; " \
-            f"listen backlog {bl if bl is not None else '?'}"
+        text = f"- {_short(doc, n)}: {st.get('version') or ''}"
+        if set(doc["meta"].get("phases", ("load",))) & {"idle", "load"}:
+            text += f"; DNS queries during its idle and load runs: " \
+                f"{st.get('dns_queries', '?')}; listen backlog " \
+                f"{bl if bl is not None else '?'}"
         if bl is not None and bl < 50:
             text += f" (as shipped, not patched): at concurrency above " \
                 f"{bl} connections it has not accepted yet wait in " \

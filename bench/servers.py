@@ -523,10 +523,11 @@ transport_maps = inline:{{ {SINK_DOMAIN}=smtp:{SINK_DOMAIN}:{sink_port} }}
                    ("maildrop", "incoming", "active", "deferred", "hold"))
 
     def auth_verified(self, mech):
+        dv = self.dovecot.version if self.dovecot else "Dovecot"
         if mech == "PLAIN":
-            return f"Dovecot {{ARGON2ID}}: {self.ctx.creds.argon2_label()}" \
+            return f"{dv} {{ARGON2ID}}: {self.ctx.creds.argon2_label()}" \
                 " (the same parameters as Postern; passwd-file)"
-        return f"Dovecot {{SCRAM-SHA-256}}, {authsetup.SCRAM_ITER} " \
+        return f"{dv} {{SCRAM-SHA-256}}, {authsetup.SCRAM_ITER} " \
             "iterations (passwd-file)"
 
     def _cmd(self, argv, **kw):
