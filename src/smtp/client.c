@@ -494,6 +494,15 @@ client_event(struct bufferevent *bev, short what, void *arg)
 		client_fail(c, SMTP_CLIENT_E_TLS, NULL, "%s: %s", c->peer, why);
 		return;
 	}
+	/*
+	 * A reply may arrive together with the end of the connection (the
+	 * 221 and a TLS close_notify in one read): read it before the end.
+	 * Completions are deferred, so c stays valid here.
+	 */
+	if (what & BEV_EVENT_EOF)
+		client_read(bev, c);
+	if (c->state == STATE_CLOSED)
+		return;
 	if (c->state == STATE_QUIT) {
 		client_close(c);
 		c->state = STATE_CLOSED;
@@ -505,6 +514,8 @@ client_event(struct bufferevent *bev, short what, void *arg)
 		    c->peer, (what & BEV_EVENT_EOF) ? "closed by the server" :
 		    "lost");
 }
+
+static void client_read(struct bufferevent *bev, void *arg);
 
 static void
 client_write(struct bufferevent *bev, void *arg)
