@@ -289,6 +289,10 @@ tx_job_done(void *arg)
 		smtp_pause_reading(s, 0);
 	}
 	tx_pump(tx);
+	/* A failed write found after the end of DATA ends the transaction
+	 * here (tx is gone): commands pipelined after it must run now. */
+	if (s->tx == NULL)
+		smtp_resume(s);
 }
 
 /* Starts the next spool step if one is due. */
