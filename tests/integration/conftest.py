@@ -18,6 +18,7 @@ from dns_fixture import dns_blackhole, dns_zone  # noqa: F401
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 POSTERN = os.environ.get("POSTERN", str(ROOT / "build" / "postern"))
+NO_DNS = "127.0.0.1:9"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 
@@ -82,7 +83,12 @@ class Server:
                        "workers": "2"},
             "domains": {"local": "example.test, example.org"},
             "auth": {"database": str(self.base / "users.db")},
-            "delivery": {"maildir": str(self.maildir_root / "%d" / "%u")},
+            # Nothing a test server looks up may reach the machine's
+            # resolver: unless the test names its own DNS server, look-ups
+            # go to a loopback port where nothing answers (they fail as
+            # temporary errors).
+            "delivery": {"maildir": str(self.maildir_root / "%d" / "%u"),
+                         "dns": NO_DNS},
         }
         listeners = {"mx": {"mode": "mx", "tls": "none"}}
         for name, values in sections.items():

@@ -775,8 +775,10 @@ def test_wrong_password_at_postern_is_77(postern_sub, tmp_path):
             p.stdout
 
 
-def test_mx_delivery_to_postern(postern):
-    srv = postern({}, start=False)
+def test_mx_delivery_to_postern(postern, dns_zone):
+    # The MX listener checks an outside sender's domain for a null MX.
+    dns = dns_zone({"client.test.": ["A 127.0.0.1"]})
+    srv = postern({"delivery": {"dns": dns.addr}}, start=False)
     srv.cli("user", "add", "bob@example.test", input=POSTERN_PW + "\n",
             check=True)
     srv.start()
