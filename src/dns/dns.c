@@ -503,13 +503,15 @@ query_new(struct dns *dns, enum query_kind kind, const char *domain,
 	return q;
 }
 
-struct dns_query *
-dns_lookup_mx(struct dns *dns, const char *domain, dns_mx_cb cb, void *arg,
-    char *why, size_t whysz)
+/* A delivery route: the MX set of a domain, or host_only one host. */
+static struct dns_query *
+lookup_route(struct dns *dns, const char *name, int host_only, dns_mx_cb cb,
+    void *arg, char *why, size_t whysz)
 {
 	struct dns_query *q;
 
-	if ((q = query_new(dns, QUERY_MX, domain, 0, why, whysz)) == NULL)
+	if ((q = query_new(dns, QUERY_MX, name, host_only, why, whysz)) ==
+	    NULL)
 		return NULL;
 	q->mx_cb = cb;
 	q->arg = arg;
@@ -517,16 +519,17 @@ dns_lookup_mx(struct dns *dns, const char *domain, dns_mx_cb cb, void *arg,
 }
 
 struct dns_query *
+dns_lookup_mx(struct dns *dns, const char *domain, dns_mx_cb cb, void *arg,
+    char *why, size_t whysz)
+{
+	return lookup_route(dns, domain, 0, cb, arg, why, whysz);
+}
+
+struct dns_query *
 dns_lookup_host(struct dns *dns, const char *host, dns_mx_cb cb, void *arg,
     char *why, size_t whysz)
 {
-	struct dns_query *q;
-
-	if ((q = query_new(dns, QUERY_MX, host, 1, why, whysz)) == NULL)
-		return NULL;
-	q->mx_cb = cb;
-	q->arg = arg;
-	return q;
+	return lookup_route(dns, host, 1, cb, arg, why, whysz);
 }
 
 struct dns_query *
